@@ -1,0 +1,39 @@
+"""lamina: a small deep-learning framework you can read end to end.
+
+Every layer has an explicit forward and backward; the layers, losses, optimizers, schedules and
+formats are plugins found through entry points, loaded on first use (never on `import lamina`).
+"""
+
+from . import callbacks, data, nn, optim
+from .callback import Callback
+from .component import component, config_of, field
+from .errors import LaminaError, NonFiniteLossError, PluginError, ShapeError, UnknownComponentError
+from .hookspecs import hookimpl
+from .plugin_manager import plugin_manager, register
+from .registry import Record, registry
+from .rng import get_rng_state, manual_seed, set_rng_state
+from .tensor import (
+    Buffer,
+    Parameter,
+    Tensor,
+    cat,
+    full,
+    get_backend,
+    one_hot,
+    ones,
+    rand,
+    randn,
+    set_backend,
+    tensor,
+    where,
+    zeros,
+)
+from .trainer import History, Trainer
+
+__all__ = [
+    "Buffer", "Callback", "History", "LaminaError", "NonFiniteLossError", "Parameter", "PluginError",
+    "Record", "ShapeError", "Tensor", "Trainer", "UnknownComponentError", "callbacks", "cat",
+    "component", "config_of", "data", "field", "full", "get_backend", "get_rng_state", "hookimpl",
+    "manual_seed", "nn", "one_hot", "ones", "optim", "plugin_manager", "rand", "randn", "register",
+    "registry", "set_backend", "set_rng_state", "tensor", "where", "zeros",
+]

@@ -1,0 +1,117 @@
+"""Components declare their hyper-parameters once, as attrs fields; the config is read off them.
+
+    @component
+    class Dropout(Module):
+        p: float = field(default=0.5, validator=[number, in_range(0, 1, high_inclusive=False)])
+
+gives `Dropout(0.2)`, `Dropout(p=1.5)` failing with "Dropout(p=1.5): p must be in [0, 1), got 1.5",
+and `config_of(Dropout(0.2)) == {"p": 0.2}` for saving and for config-built models.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import attrs
+from attrs import field  # noqa: F401  re-exported for component authors
+
+
+def component(cls=None, **options):
+    """attrs.define with the settings a lamina component needs.
+
+    slots=False: modules gain attributes (weights, caches) after __init__.
+    eq=False: components compare and hash by identity (optimizer state is keyed by Parameter).
+    repr=False: the base classes print the config instead, as `Linear(in_features=2, ...)`.
+    """
+    settings = {"slots": False, "eq": False, "repr": False, **options}
+    if cls is None:
+        return lambda c: attrs.define(c, **settings)
+    return attrs.define(cls, **settings)
+
+
+def runtime_argument(**options):
+    """A constructor argument that is wired in, not configured: an optimizer's params,
+    a scheduler's optimizer. It is left out of the config."""
+    return attrs.field(repr=False, metadata={"config": False}, **options)
+
+
+def config_of(obj) -> dict:
+    """The component's hyper-parameters, keyed as its constructor takes them.
+
+    A field may be stored under another name than its argument (`field(alias="bias")` on a
+    `has_bias` attribute, where `self.bias` is the Parameter); the config uses the argument name.
+    """
+    if not attrs.has(type(obj)):
+        return {}
+    return {
+        f.alias: getattr(obj, f.name)
+        for f in attrs.fields(type(obj))
+        if f.init and f.metadata.get("config", True)
+    }
+
+
+def describe(obj) -> str:
+    """`Name(arg=value, ...)` from the config."""
+    arguments = ", ".join(f"{k}={v!r}" for k, v in config_of(obj).items())
+    return f"{type(obj).__name__}({arguments})"
+
+
+# --- validators -----------------------------------------------------------------------------
+# Each raises naming the component, the argument and the value given.
+
+
+def _fail(instance, attribute, value, expected, error=ValueError):
+    raise error(f"{type(instance).__name__}({attribute.name}={value!r}): "
+                f"{attribute.name} must be {expected}, got {value!r}")
+
+
+def integer(instance, attribute, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        _fail(instance, attribute, value, "an integer", TypeError)
+
+
+def number(instance, attribute, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        _fail(instance, attribute, value, "a number", TypeError)
+
+
+def boolean(instance, attribute, value):
+    if not isinstance(value, bool):
+        _fail(instance, attribute, value, "True or False", TypeError)
+
+
+def at_least(low):
+    def check(instance, attribute, value):
+        if not value >= low:
+            _fail(instance, attribute, value, f">= {low}")
+
+    return check
+
+
+def greater_than(low):
+    def check(instance, attribute, value):
+        if not value > low:
+            _fail(instance, attribute, value, f"> {low}")
+
+    return check
+
+
+def in_range(low, high, *, low_inclusive=True, high_inclusive=True):
+    left = "[" if low_inclusive else "("
+    right = "]" if high_inclusive else ")"
+
+    def check(instance, attribute, value):
+        above = value >= low if low_inclusive else value > low
+        below = value <= high if high_inclusive else value < high
+        if not (above and below):
+            _fail(instance, attribute, value, f"in {left}{low}, {high}{right}")
+
+    return check
+
+
+def one_of(*choices):
+    def check(instance, attribute, value):
+        if value not in choices:
+            _fail(instance, attribute, value, "one of " + ", ".join(repr(c) for c in choices))
+
+    return check

@@ -1,0 +1,76 @@
+"""TensorDataset and DataLoader: mini-batches of rows, shuffled by lamina's seeded generator."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from .errors import ShapeError
+from .rng import generator
+from .tensor import Tensor, cat, tensor
+
+
+class TensorDataset:
+    """Tensors with the same number of rows; item i is the i-th row of each."""
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        for index, t in enumerate(tensors):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"TensorDataset argument {index} is {type(t).__name__}, expected a Tensor")
+        counts = [len(t) for t in tensors]
+        if len(set(counts)) != 1:
+            raise ShapeError(f"TensorDataset tensors must have the same number of rows, got {counts}")
+        self.tensors = tensors
+
+    def __len__(self):
+        return len(self.tensors[0])
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
+
+    def rows(self, indices):
+        """Many items at once: one row selection per tensor instead of one per item."""
+        return tuple(t[indices] for t in self.tensors)
+
+
+def _as_row(value):
+    return [value] if isinstance(value, numbers.Real) else list(value)
+
+
+def _collate(items):
+    """Stack per-item tuples into one tensor per field (items may hold tensors or plain numbers)."""
+    return tuple(
+        cat(values) if isinstance(values[0], Tensor) else tensor([_as_row(v) for v in values])
+        for values in zip(*items)
+    )
+
+
+class DataLoader:
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"DataLoader(batch_size={batch_size!r}): batch_size must be an integer >= 1")
+        if len(dataset) == 0:
+            raise ValueError("DataLoader got an empty dataset")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+
+    def __len__(self):
+        count = len(self.dataset)
+        if self.drop_last:
+            return count // self.batch_size
+        return math.ceil(count / self.batch_size)
+
+    def __iter__(self):
+        indices = list(range(len(self.dataset)))
+        if self.shuffle:
+            generator().shuffle(indices)
+        for batch in range(len(self)):
+            chosen = indices[batch * self.batch_size:(batch + 1) * self.batch_size]
+            if hasattr(self.dataset, "rows"):
+                yield self.dataset.rows(chosen)
+            else:
+                yield _collate([self.dataset[i] for i in chosen])

@@ -1,0 +1,25 @@
+"""The errors a user can cause; each message says what was wrong and what was expected."""
+
+
+class LaminaError(Exception):
+    """Base class, so a caller (the CLI) can turn every user error into one line."""
+
+
+class ShapeError(LaminaError, ValueError):
+    """A tensor arrived with a shape the operation or layer cannot take."""
+
+
+class UnknownComponentError(LaminaError, KeyError, AttributeError):
+    """A name that no installed plugin registered (an AttributeError too, so that
+    `hasattr(lamina.nn, "Name")` and `from lamina.nn import submodule` behave)."""
+
+    def __str__(self):  # KeyError would quote the whole message
+        return self.args[0] if self.args else ""
+
+
+class PluginError(LaminaError):
+    """A plugin could not be loaded, or two plugins claim the same name."""
+
+
+class NonFiniteLossError(LaminaError, FloatingPointError):
+    """The loss became NaN or infinite during training."""

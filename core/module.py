@@ -1,0 +1,148 @@
+"""Module: a layer with an explicit forward and backward.
+
+forward(x) computes the output and caches what backward needs; backward(grad) receives dL/d(output),
+*adds* dL/d(parameter) into each Parameter's `.grad`, and returns dL/d(input).
+A module's parameters, buffers and child modules are simply its attributes of those types, in the
+order they were assigned, which gives PyTorch's state-dict keys ("0.weight", "1.running_mean", ...).
+"""
+
+from __future__ import annotations
+
+from .component import describe
+from .errors import ShapeError
+from .tensor import Buffer, Parameter, Tensor, tensor
+
+
+class Module:
+    training = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
+
+    def backward(self, grad: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define backward(grad)")
+
+    def __call__(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"{type(self).__name__} expects a lamina Tensor, got {type(x).__name__}; "
+                "build one with lamina.tensor(rows)"
+            )
+        return self.forward(x)
+
+    # --- what a module holds ----------------------------------------------------------------
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self):
+        return [child for _, child in self.named_children()]
+
+    def modules(self):
+        """This module and every descendant, parents first."""
+        found = [self]
+        for child in self.children():
+            found.extend(child.modules())
+        return found
+
+    def _named_members(self, kind, prefix=""):
+        for name, value in vars(self).items():
+            if isinstance(value, kind):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child._named_members(kind, f"{prefix}{name}.")
+
+    def named_parameters(self, prefix=""):
+        return list(self._named_members(Parameter, prefix))
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self, prefix=""):
+        return list(self._named_members(Buffer, prefix))
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    # --- train / eval -----------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    # --- state dict -------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Parameters then buffers of each module, parents first: PyTorch's order and names."""
+        state = {}
+        own = [(n, v) for n, v in vars(self).items() if isinstance(v, (Parameter, Buffer))]
+        own.sort(key=lambda item: isinstance(item[1], Buffer))
+        for name, value in own:
+            state[name] = value.clone()
+        for name, child in self.named_children():
+            for key, value in child.state_dict().items():
+                state[f"{name}.{key}"] = value
+        return state
+
+    def _state_tensors(self):
+        params = dict(self.named_parameters())
+        params.update(self.named_buffers())
+        return params
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy values in by key; values may be Tensors, nested lists or PyTorch tensors.
+
+        Returns (missing_keys, unexpected_keys); with strict=True either one is an error.
+        """
+        own = self._state_tensors()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                f"unexpected keys {unexpected}"
+            )
+        loaded = {}
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = _as_tensor_of_shape(state_dict[key], target.shape, key)
+            loaded[key] = value
+        for key, value in loaded.items():  # only after every value checked: all or nothing
+            own[key].data = value.data
+        return missing, unexpected
+
+    def __repr__(self):
+        children = list(self.named_children())
+        if not children:
+            return describe(self)
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+def _as_tensor_of_shape(value, shape, key):
+    """A state-dict value as a Tensor of `shape`; PyTorch's 1-D biases and 0-D counters fit
+    lamina's (1, n) and (1, 1) shapes."""
+    if isinstance(value, Tensor):
+        candidate = value
+    else:
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if isinstance(value, (int, float)):
+            value = [[value]]
+        elif isinstance(value, (list, tuple)) and value and not isinstance(value[0], (list, tuple)):
+            value = [list(value)]
+        try:
+            candidate = tensor(value)
+        except (TypeError, ValueError) as error:
+            raise ShapeError(f"state dict entry {key!r}: {error}") from None
+    if candidate.shape != shape:
+        raise ShapeError(
+            f"state dict entry {key!r} has shape {candidate.shape}, the model expects {shape}"
+        )
+    return candidate.clone()

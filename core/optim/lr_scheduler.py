@@ -1,0 +1,12 @@
+"""lamina.optim.lr_scheduler: the LRScheduler interface, plus every registered schedule by name."""
+
+from ..registry import registry
+from ..scheduler import LRScheduler
+
+__all__ = ["LRScheduler"]
+
+
+def __getattr__(name):
+    if name.startswith("_"):
+        raise AttributeError(name)
+    return registry().get("schedulers", name)

@@ -1,0 +1,128 @@
+"""Optimizer: param groups, zero_grad, and a step() that applies weight decay then the update rule.
+
+A concrete optimizer declares its hyper-parameters as attrs fields (they become each group's
+defaults) and writes only `update(param, grad, state, group)`. Weight decay is not its business:
+every optimizer accepts `weight_decay=` and `decoupled_weight_decay=`, and the weight-decay plugin
+applies it (coupled L2 adds wd * param to the gradient; decoupled shrinks the parameter).
+"""
+
+from __future__ import annotations
+
+from .component import at_least, boolean, component, config_of, describe, field, number, runtime_argument
+from .tensor import Parameter, Tensor, tensor
+
+
+class WeightDecay:
+    """How `weight_decay` enters a step; `apply` returns the gradient the update rule sees."""
+
+    def apply(self, param: Parameter, grad: Tensor, group: dict) -> Tensor:
+        raise NotImplementedError
+
+
+@component
+class Optimizer:
+    params = runtime_argument()
+    weight_decay: float = field(default=0.0, kw_only=True, validator=[number, at_least(0.0)])
+    decoupled_weight_decay: bool = field(default=False, kw_only=True, validator=boolean)
+
+    def __attrs_post_init__(self):
+        self.defaults = config_of(self)
+        if "lr" not in self.defaults:
+            raise TypeError(f"{type(self).__name__} must declare an `lr` hyper-parameter field")
+        self.param_groups = []
+        self.state = {}
+        groups = list(self.params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+        self.params = [p for group in self.param_groups for p in group["params"]]
+
+    def __repr__(self):
+        return describe(self)
+
+    def add_param_group(self, group: dict):
+        params = list(group["params"])
+        for index, p in enumerate(params):
+            if not isinstance(p, Parameter):
+                raise TypeError(
+                    f"{type(self).__name__}: parameter {index} is {type(p).__name__}, expected a "
+                    "lamina Parameter (pass model.parameters())"
+                )
+        unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}: unknown param-group options {sorted(unknown)}; "
+                f"known: {sorted(self.defaults)}"
+            )
+        self.param_groups.append({**self.defaults, **group, "params": params})
+
+    def zero_grad(self, set_to_none: bool = True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None if set_to_none or p.grad is None else p.grad * 0.0
+
+    def set_lr(self, lr: float):
+        """Set every group's learning rate (what LR schedules do, per group)."""
+        for group in self.param_groups:
+            group["lr"] = lr
+
+    def step(self):
+        for group in self.param_groups:
+            decay = self._weight_decay(group)
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                grad = param.grad if decay is None else decay.apply(param, param.grad, group)
+                self.update(param, grad, self.state.setdefault(param, {}), group)
+
+    def update(self, param: Parameter, grad: Tensor, state: dict, group: dict):
+        """Change `param` in place using `grad`; keep running values (moments) in `state`."""
+        raise NotImplementedError(f"{type(self).__name__} must define update(param, grad, state, group)")
+
+    def _weight_decay(self, group):
+        if not group["weight_decay"]:
+            return None
+        from .registry import registry
+
+        style = "decoupled" if group["decoupled_weight_decay"] else "l2"
+        return registry().create("weight_decay", style)
+
+    # --- state dict: parameters are referred to by their position, as in PyTorch ------------
+    def state_dict(self) -> dict:
+        index = {id(p): i for i, p in enumerate(self.params)}
+        state = {
+            index[id(p)]: {k: v.clone() if isinstance(v, Tensor) else v for k, v in s.items()}
+            for p, s in self.state.items()
+        }
+        groups = [
+            {**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
+            for g in self.param_groups
+        ]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict):
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+            len(saved["params"]) != len(own["params"]) for saved, own in zip(groups, self.param_groups)
+        ):
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the saved param groups do not match this "
+                "optimizer's (different model or parameter order?)"
+            )
+        for saved, own in zip(groups, self.param_groups):
+            own.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {}
+        for key, saved in state_dict["state"].items():
+            param = self.params[int(key)]
+            self.state[param] = {k: _state_value(v) for k, v in saved.items()}
+
+
+def _state_value(value):
+    if isinstance(value, Tensor):
+        return value.clone()
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return tensor(value)
+    return value

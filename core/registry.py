@@ -1,0 +1,134 @@
+"""The registry: (kind, name) -> component, with the provenance of each entry.
+
+It is built lazily, by the plugin manager, the first time anything asks for a component.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Callable
+
+import attrs
+
+from .errors import PluginError, UnknownComponentError
+
+KINDS = {
+    "modules": "module",
+    "losses": "loss",
+    "optimizers": "optimizer",
+    "schedulers": "LR scheduler",
+    "weight_decay": "weight-decay rule",
+    "callbacks": "callback",
+    "metrics": "metric",
+    "initializers": "initializer",
+    "formats": "save format",
+    "backends": "backend",
+    "datasets": "dataset",
+    "commands": "command",
+}
+
+
+@attrs.frozen
+class Record:
+    """What a plugin's hook returns for one component."""
+
+    name: str
+    factory: Callable
+    description: str = ""
+
+
+@attrs.frozen
+class Provider:
+    """Who provided a component: the plugin (entry point) and its distribution."""
+
+    plugin: str
+    distribution: str
+    version: str
+
+    def __str__(self):
+        version = f" {self.version}" if self.version else ""
+        return f"{self.distribution}{version} (plugin {self.plugin!r})"
+
+
+@attrs.frozen
+class Entry:
+    kind: str
+    name: str
+    factory: Callable
+    description: str
+    provider: Provider
+
+
+def as_record(item) -> Record:
+    if isinstance(item, Record):
+        return item
+    if isinstance(item, tuple) and 2 <= len(item) <= 3:
+        return Record(*item)
+    if callable(item) and hasattr(item, "__name__"):
+        doc = (item.__doc__ or "").strip().splitlines()
+        return Record(item.__name__, item, doc[0] if doc else "")
+    raise TypeError(f"a plugin hook returned {item!r}; expected a Record, a (name, factory) pair or a class")
+
+
+class Registry:
+    def __init__(self):
+        self._entries = {kind: {} for kind in KINDS}
+
+    def _kind(self, kind):
+        if kind not in self._entries:
+            raise UnknownComponentError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
+        return self._entries[kind]
+
+    def add(self, kind, record, provider: Provider, override: bool = False) -> Entry:
+        record = as_record(record)
+        entries = self._kind(kind)
+        existing = entries.get(record.name)
+        if existing is not None and not override:
+            raise PluginError(
+                f"two plugins register the {KINDS[kind]} {record.name!r}: {existing.provider} and "
+                f"{provider}; uninstall or block one of them (LAMINA_BLOCK_PLUGINS)"
+            )
+        entry = Entry(kind, record.name, record.factory, record.description, provider)
+        entries[record.name] = entry
+        return entry
+
+    def entry(self, kind, name, saved_provider=None) -> Entry:
+        entries = self._kind(kind)
+        if name in entries:
+            return entries[name]
+        what = KINDS[kind]
+        message = f"no {what} named {name!r} is registered"
+        if saved_provider:
+            message += (
+                f"; the file says it came from {saved_provider}, which is not installed or is "
+                "blocked (pip install it, or check LAMINA_LOAD_PLUGINS / LAMINA_BLOCK_PLUGINS)"
+            )
+        close = difflib.get_close_matches(name, entries, n=3, cutoff=0.5)
+        if close:
+            message += f". Did you mean {', '.join(close)}?"
+        message += f" Registered {kind}: {', '.join(sorted(entries)) or '(none)'}"
+        raise UnknownComponentError(message)
+
+    def get(self, kind, name, saved_provider=None):
+        return self.entry(kind, name, saved_provider).factory
+
+    def create(self, kind, name, *args, **kwargs):
+        return self.get(kind, name)(*args, **kwargs)
+
+    def names(self, kind) -> list:
+        return sorted(self._kind(kind))
+
+    def entries(self, kind=None) -> list:
+        kinds = [kind] if kind else list(KINDS)
+        return [entry for k in kinds for entry in self._kind(k).values()]
+
+    def __contains__(self, kind_and_name):
+        kind, name = kind_and_name
+        return name in self._kind(kind)
+
+
+def registry() -> Registry:
+    """The process's registry, filled by the plugin manager on first use."""
+    from .plugin_manager import plugin_manager
+
+    return plugin_manager().registry

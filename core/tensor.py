@@ -1,0 +1,384 @@
+"""Tensor: a 2-D array of float64 (rows are samples), with its arithmetic delegated to a backend.
+
+`Parameter` is a Tensor a model learns (it carries `.grad`); `Buffer` is a Tensor a model keeps in
+its state dict but does not learn (BatchNorm's running statistics).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from .errors import ShapeError
+from .purepy import PurePythonBackend
+from .rng import generator
+
+_backend = PurePythonBackend()
+
+
+def get_backend():
+    return _backend
+
+
+def set_backend(backend):
+    """Make `backend` (a Backend, or a registered backend's name) the one new tensors use."""
+    global _backend
+    if isinstance(backend, str):
+        from .registry import registry
+
+        backend = registry().create("backends", backend)
+    _backend = backend
+    return backend
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real)
+
+
+class Tensor:
+    __slots__ = ("data", "backend")
+
+    def __init__(self, data, backend=None):
+        """Wrap backend storage; use `lamina.tensor(rows)` to build one from Python values."""
+        self.data = data
+        self.backend = backend if backend is not None else _backend
+
+    # --- what it is -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.backend.shape(self.data)
+
+    def numel(self):
+        rows, cols = self.shape
+        return rows * cols
+
+    def tolist(self):
+        return self.backend.to_rows(self.data)
+
+    def item(self):
+        if self.shape != (1, 1):
+            raise ShapeError(f"item() needs a (1, 1) tensor, this one is {self.shape}")
+        return float(self.tolist()[0][0])
+
+    def clone(self):
+        return Tensor(self.backend.copy(self.data), self.backend)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        rows = self.tolist()
+        if len(rows) > 6:
+            shown = ",\n        ".join(repr(r) for r in rows[:3])
+            return f"tensor([{shown},\n        ...], shape={self.shape})"
+        return "tensor(" + repr(rows) + ")"
+
+    def __getitem__(self, index):
+        """Rows: an int, a slice, or a list of ints (always returns a 2-D tensor)."""
+        count = self.shape[0]
+        if isinstance(index, bool) or isinstance(index, tuple):
+            raise TypeError("lamina tensors index rows only: an int, a slice or a list of ints")
+        if isinstance(index, int):
+            if not -count <= index < count:
+                raise IndexError(f"row {index} is out of range for a tensor with {count} rows")
+            indices = [index % count]
+        elif isinstance(index, slice):
+            indices = range(*index.indices(count))
+        else:
+            indices = list(index)
+            bad = [i for i in indices if not isinstance(i, int) or not -count <= i < count]
+            if bad:
+                raise IndexError(f"row indices {bad[:5]} are not valid for {count} rows")
+        return Tensor(self.backend.take_rows(self.data, indices), self.backend)
+
+    # --- element-wise arithmetic ------------------------------------------------------------
+    def _operand(self, other, op):
+        if isinstance(other, Tensor):
+            _check_broadcast(self.shape, other.shape, op)
+            return other.data
+        if _is_number(other):
+            return float(other)
+        raise TypeError(f"cannot {op} a lamina Tensor and {type(other).__name__}")
+
+    def _wrap(self, data):
+        return Tensor(data, self.backend)
+
+    def __add__(self, other):
+        return self._wrap(self.backend.add(self.data, self._operand(other, "add")))
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._wrap(self.backend.sub(self.data, self._operand(other, "subtract")))
+
+    def __rsub__(self, other):
+        return self._wrap(self.backend.sub(self._operand(other, "subtract"), self.data))
+
+    def __mul__(self, other):
+        return self._wrap(self.backend.mul(self.data, self._operand(other, "multiply")))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        return self._wrap(self.backend.div(self.data, self._operand(other, "divide")))
+
+    def __rtruediv__(self, other):
+        return self._wrap(self.backend.div(self._operand(other, "divide"), self.data))
+
+    def __pow__(self, exponent):
+        if not _is_number(exponent):
+            raise TypeError("a tensor's exponent must be a number")
+        return self._wrap(self.backend.pow(self.data, exponent))
+
+    def __neg__(self):
+        return self._wrap(self.backend.unary(self.data, "neg"))
+
+    def __matmul__(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"cannot matrix-multiply a Tensor and {type(other).__name__}")
+        if self.shape[1] != other.shape[0]:
+            raise ShapeError(f"cannot matrix-multiply shapes {self.shape} and {other.shape}")
+        return self._wrap(self.backend.matmul(self.data, other.data))
+
+    def _compare(self, other, op):
+        return self._wrap(self.backend.compare(self.data, self._operand(other, "compare"), op))
+
+    def __gt__(self, other):
+        return self._compare(other, ">")
+
+    def __ge__(self, other):
+        return self._compare(other, ">=")
+
+    def __lt__(self, other):
+        return self._compare(other, "<")
+
+    def __le__(self, other):
+        return self._compare(other, "<=")
+
+    def eq(self, other):
+        """1.0 where equal (`==` stays identity, so tensors can key dictionaries)."""
+        return self._compare(other, "==")
+
+    def maximum(self, other):
+        return self._wrap(self.backend.maximum(self.data, self._operand(other, "compare")))
+
+    def minimum(self, other):
+        return self._wrap(self.backend.minimum(self.data, self._operand(other, "compare")))
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp needs min, max or both")
+        return self._wrap(self.backend.clamp(self.data, min, max))
+
+    def _unary(self, name):
+        return self._wrap(self.backend.unary(self.data, name))
+
+    def exp(self):
+        return self._unary("exp")
+
+    def log(self):
+        return self._unary("log")
+
+    def log1p(self):
+        return self._unary("log1p")
+
+    def tanh(self):
+        return self._unary("tanh")
+
+    def sqrt(self):
+        return self._unary("sqrt")
+
+    def abs(self):
+        return self._unary("abs")
+
+    def sign(self):
+        return self._unary("sign")
+
+    def erf(self):
+        return self._unary("erf")
+
+    def sigmoid(self):
+        return self._unary("sigmoid")
+
+    def apply(self, fn):
+        """fn on every element, as a Python call each: general, and slow."""
+        return self._wrap(self.backend.apply(self.data, fn))
+
+    # --- shape and reductions ---------------------------------------------------------------
+    @property
+    def T(self):
+        return self._wrap(self.backend.transpose(self.data))
+
+    def _reduce(self, kernel, dim):
+        if dim not in (None, 0, 1, -1, -2):
+            raise ValueError(f"dim must be None, 0 or 1 for a 2-D tensor, got {dim!r}")
+        result = kernel(self.data, dim % 2 if dim is not None else None)
+        return result if dim is None else self._wrap(result)
+
+    def sum(self, dim=None):
+        """dim=None gives a float; dim=0 or 1 keeps the tensor 2-D (keepdim, as in PyTorch)."""
+        return self._reduce(self.backend.sum, dim)
+
+    def mean(self, dim=None):
+        rows, cols = self.shape
+        count = rows * cols if dim is None else (rows if dim % 2 == 0 else cols)
+        return self.sum(dim) / count
+
+    def max(self, dim=None):
+        return self._reduce(self.backend.max, dim)
+
+    def min(self, dim=None):
+        return self._reduce(self.backend.min, dim)
+
+    def argmax(self, dim=1):
+        return self._reduce(self.backend.argmax, dim)
+
+    def gather_columns(self, indices):
+        """An (n, 1) column holding row i's value at column indices[i]."""
+        return self._wrap(self.backend.gather_columns(self.data, list(indices)))
+
+    # --- in place (optimizers update parameters through these) ------------------------------
+    def copy_(self, other):
+        if isinstance(other, Tensor):
+            if other.shape != self.shape:
+                raise ShapeError(f"cannot copy a {other.shape} tensor into a {self.shape} one")
+            self.data = self.backend.copy(other.data)
+        else:
+            self.data = self.backend.full(*self.shape, other)
+        return self
+
+    def add_(self, other):
+        self.data = self.backend.add(self.data, self._operand(other, "add"))
+        return self
+
+    def sub_(self, other):
+        self.data = self.backend.sub(self.data, self._operand(other, "subtract"))
+        return self
+
+    def mul_(self, other):
+        self.data = self.backend.mul(self.data, self._operand(other, "multiply"))
+        return self
+
+    def zero_(self):
+        return self.copy_(0.0)
+
+
+def _check_broadcast(left, right, op):
+    for a, b in zip(left, right):
+        if a != b and a != 1 and b != 1:
+            raise ShapeError(f"cannot {op} tensors of shapes {left} and {right}")
+
+
+class Parameter(Tensor):
+    """A tensor the optimizer updates; `grad` accumulates across backward calls until zeroed."""
+
+    __slots__ = ("grad",)
+
+    def __init__(self, value):
+        value = value if isinstance(value, Tensor) else tensor(value)
+        super().__init__(value.data, value.backend)
+        self.grad = None
+
+    def accumulate_grad(self, grad):
+        self.grad = grad if self.grad is None else self.grad + grad
+
+
+class Buffer(Tensor):
+    """State a module saves and loads but does not learn (running statistics, counters)."""
+
+    __slots__ = ()
+
+    def __init__(self, value):
+        value = value if isinstance(value, Tensor) else tensor(value)
+        super().__init__(value.data, value.backend)
+
+
+# --- building tensors -----------------------------------------------------------------------
+
+
+def _rows_from(values):
+    if hasattr(values, "tolist") and not isinstance(values, Tensor):
+        values = values.tolist()  # numpy arrays, torch tensors
+    if _is_number(values):
+        raise ShapeError(
+            f"lamina.tensor expects a 2-D nested list (rows of numbers), got the number {values!r}; "
+            "write [[value]]"
+        )
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ShapeError(
+            f"lamina.tensor expects a non-empty 2-D nested list, got {type(values).__name__}"
+        )
+    if all(_is_number(v) for v in values):
+        raise ShapeError(
+            f"lamina.tensor expects a 2-D nested list, got a flat list of {len(values)} numbers; "
+            "write [[...]] for one row or [[v] for v in values] for one column"
+        )
+    width = None
+    rows = []
+    for r, row in enumerate(values):
+        if not isinstance(row, (list, tuple)):
+            raise ShapeError(f"row {r} of lamina.tensor's input is {type(row).__name__}, expected a list")
+        if width is None:
+            width = len(row)
+        if len(row) != width or width == 0:
+            raise ShapeError(f"row {r} has {len(row)} values but row 0 has {width}: rows must be equal")
+        for c, v in enumerate(row):
+            if not _is_number(v):
+                raise TypeError(f"row {r}, column {c} is {v!r} ({type(v).__name__}), expected a number")
+        rows.append([float(v) for v in row])
+    return rows
+
+
+def tensor(values):
+    """A float64 tensor from a 2-D nested list (or anything with `.tolist()`)."""
+    if isinstance(values, Tensor):
+        return values.clone()
+    return Tensor(_backend.from_rows(_rows_from(values)))
+
+
+def full(rows, cols, value):
+    return Tensor(_backend.full(rows, cols, value))
+
+
+def zeros(rows, cols):
+    return full(rows, cols, 0.0)
+
+
+def ones(rows, cols):
+    return full(rows, cols, 1.0)
+
+
+def randn(rows, cols, mean=0.0, std=1.0):
+    """Normal samples from lamina's seeded generator, drawn row by row (the same on any backend)."""
+    gauss = generator().gauss
+    return Tensor(_backend.from_rows([[gauss(mean, std) for _ in range(cols)] for _ in range(rows)]))
+
+
+def rand(rows, cols, low=0.0, high=1.0):
+    uniform = generator().uniform
+    return Tensor(_backend.from_rows([[uniform(low, high) for _ in range(cols)] for _ in range(rows)]))
+
+
+def where(mask, a, b):
+    """Element-wise `a if mask else b`; a and b may be tensors or numbers."""
+    backend = mask.backend
+    a_data = a.data if isinstance(a, Tensor) else float(a)
+    b_data = b.data if isinstance(b, Tensor) else float(b)
+    return Tensor(backend.where(mask.data, a_data, b_data), backend)
+
+
+def cat(tensors):
+    """Stack tensors' rows (all must have the same number of columns)."""
+    tensors = list(tensors)
+    widths = {t.shape[1] for t in tensors}
+    if len(widths) != 1:
+        raise ShapeError(f"cat needs tensors with equal column counts, got {sorted(widths)}")
+    backend = tensors[0].backend
+    return Tensor(backend.concat_rows([t.data for t in tensors]), backend)
+
+
+def one_hot(indices, num_classes):
+    indices = [int(i) for i in indices]
+    bad = [i for i in indices if not 0 <= i < num_classes]
+    if bad:
+        raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
+    return Tensor(_backend.one_hot(indices, num_classes))

@@ -1,0 +1,127 @@
+"""Layers with parameters or state: Linear, Dropout, BatchNorm1d."""
+
+import lamina
+from lamina.component import at_least, boolean, component, field, in_range, integer, number
+from lamina.errors import ShapeError
+from lamina.nn import Buffer, Module, Parameter
+from lamina.nn import functional as F
+
+
+def check_features(layer, x, expected):
+    rows, features = x.shape
+    if features != expected:
+        raise ShapeError(
+            f"{type(layer).__name__}(in_features={expected}) got input with {features} features "
+            f"(batch of {rows})"
+        )
+
+
+@component
+class Linear(Module):
+    """y = x W^T + b, with W stored (out_features, in_features) as in PyTorch."""
+
+    in_features: int = field(validator=[integer, at_least(1)])
+    out_features: int = field(validator=[integer, at_least(1)])
+    has_bias: bool = field(default=True, alias="bias", validator=boolean)
+    init: str = field(default="kaiming_normal")
+
+    def __attrs_post_init__(self):
+        self.weight = Parameter(lamina.zeros(self.out_features, self.in_features))
+        lamina.registry().get("initializers", self.init)(self.weight)
+        self.bias = Parameter(lamina.zeros(1, self.out_features)) if self.has_bias else None
+
+    def forward(self, x):
+        check_features(self, x, self.in_features)
+        self.x = x
+        return F.linear(x, self.weight, self.bias)
+
+    def backward(self, grad):
+        grad_x, grad_weight, grad_bias = F.linear_backward(grad, self.x, self.weight)
+        self.weight.accumulate_grad(grad_weight)
+        if self.bias is not None:
+            self.bias.accumulate_grad(grad_bias)
+        return grad_x
+
+
+@component
+class Dropout(Module):
+    """Zero each input with probability p while training, scaling the rest by 1/(1-p)."""
+
+    p: float = field(default=0.5, validator=[number, in_range(0, 1, high_inclusive=False)])
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self.mask = None
+            return x
+        keep = lamina.rand(*x.shape) >= self.p
+        self.mask = keep * (1.0 / (1.0 - self.p))
+        return x * self.mask
+
+    def backward(self, grad):
+        return grad if self.mask is None else grad * self.mask
+
+
+@component
+class BatchNorm1d(Module):
+    """Normalise each feature over the batch, then scale and shift (PyTorch's conventions:
+    running = (1 - momentum) * running + momentum * batch, unbiased variance for running_var)."""
+
+    num_features: int = field(validator=[integer, at_least(1)])
+    eps: float = field(default=1e-5, validator=[number, in_range(0, float("inf"), low_inclusive=False)])
+    momentum: float = field(default=0.1, validator=[number, in_range(0, 1)])
+    affine: bool = field(default=True, validator=boolean)
+    track_running_stats: bool = field(default=True, validator=boolean)
+
+    def __attrs_post_init__(self):
+        n = self.num_features
+        if self.affine:
+            self.weight = Parameter(lamina.ones(1, n))
+            self.bias = Parameter(lamina.zeros(1, n))
+        if self.track_running_stats:
+            self.running_mean = Buffer(lamina.zeros(1, n))
+            self.running_var = Buffer(lamina.ones(1, n))
+            self.num_batches_tracked = Buffer(lamina.zeros(1, 1))
+
+    def forward(self, x):
+        check_features(self, x, self.num_features)
+        self.batch_statistics = self.training or not self.track_running_stats
+        if self.batch_statistics:
+            count = len(x)
+            if count < 2:
+                raise ShapeError(
+                    f"BatchNorm1d needs more than 1 sample per batch in training, got {count}"
+                )
+            mean = x.mean(0)
+            centered = x - mean
+            variance = (centered ** 2).mean(0)  # biased: what the batch is normalised with
+            if self.training and self.track_running_stats:
+                m = self.momentum
+                self.running_mean.copy_(self.running_mean * (1 - m) + mean * m)
+                unbiased = variance * (count / (count - 1))
+                self.running_var.copy_(self.running_var * (1 - m) + unbiased * m)
+                self.num_batches_tracked.add_(1.0)
+        else:
+            centered = x - self.running_mean
+            variance = self.running_var
+        self.inverse_std = 1.0 / (variance + self.eps).sqrt()
+        self.x_hat = centered * self.inverse_std
+        if not self.affine:
+            return self.x_hat
+        return self.x_hat * self.weight + self.bias
+
+    def backward(self, grad):
+        x_hat = self.x_hat
+        if self.affine:
+            self.weight.accumulate_grad((grad * x_hat).sum(0))
+            self.bias.accumulate_grad(grad.sum(0))
+            grad = grad * self.weight
+        if not self.batch_statistics:  # the running statistics are constants
+            return grad * self.inverse_std
+        # The full batch-norm backward: the mean and variance depend on every sample too.
+        count = len(grad)
+        return (grad * count - grad.sum(0) - x_hat * (grad * x_hat).sum(0)) * (self.inverse_std / count)
+
+
+@lamina.hookimpl
+def lamina_register_modules():
+    return [Linear, Dropout, BatchNorm1d]
