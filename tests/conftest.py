@@ -1,0 +1,39 @@
+"""Shared fixtures: a seeded generator per test, PyTorch (float64) for the parity tests."""
+
+import pytest
+
+import lamina
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    lamina.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch in float64, single-threaded; parity tests skip where it is not installed."""
+    torch = pytest.importorskip("torch")
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
+    return torch
+
+
+def to_torch(torch, t):
+    return torch.tensor(t.tolist(), dtype=torch.float64)
+
+
+def assert_close(actual, expected, tol=1e-9):
+    """Element-wise |a - e| <= tol * max(1, |e|) over nested lists, lamina Tensors or torch tensors."""
+    actual = actual.tolist() if hasattr(actual, "tolist") else actual
+    expected = expected.tolist() if hasattr(expected, "tolist") else expected
+    flat_a, flat_e = _flatten(actual), _flatten(expected)
+    assert len(flat_a) == len(flat_e), f"sizes differ: {len(flat_a)} vs {len(flat_e)}"
+    worst = max((abs(a - e) / max(1.0, abs(e)) for a, e in zip(flat_a, flat_e)), default=0.0)
+    assert worst <= tol, f"largest relative difference {worst:.3e} exceeds {tol:.0e}"
+
+
+def _flatten(values):
+    if isinstance(values, (int, float)):
+        return [float(values)]
+    return [x for v in values for x in _flatten(v)]
