@@ -8,6 +8,11 @@ Model code only ever calls Tensor methods, so switching backends changes no mode
 from __future__ import annotations
 
 
+def provides(backend, kernel: str) -> bool:
+    """Whether `backend` implements an optional kernel (such as `adam_step`) itself."""
+    return getattr(type(backend), kernel, None) is not getattr(Backend, kernel, None)
+
+
 class Backend:
     """The kernel interface. Shapes are always 2-D: (rows, columns)."""
 
@@ -60,6 +65,26 @@ class Backend:
 
     def where(self, mask, a, b):
         """a where mask is non-zero, else b; each may broadcast."""
+        raise NotImplementedError
+
+    # Fused updates with PyTorch's semantics and operation order, so optimizers written with
+    # them take one pass instead of three and agree with PyTorch to the last bit.
+    def lerp(self, a, b, weight):
+        """a + weight * (b - a) for weight < 0.5, else b - (b - a) * (1 - weight)."""
+        raise NotImplementedError
+
+    def addcmul(self, a, t1, t2, value):
+        """a + (value * t1) * t2."""
+        raise NotImplementedError
+
+    def addcdiv(self, a, t1, t2, value):
+        """a + (value * t1) / t2."""
+        raise NotImplementedError
+
+    def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step):
+        """Optional: one Adam step in PyTorch's operation order, fused into as few passes as the
+        backend can. Returns new (param, exp_avg, exp_avg_sq, max_exp_avg_sq or None). A backend
+        without it leaves this raising; Adam then runs its readable Tensor-op update."""
         raise NotImplementedError
 
     def unary(self, a, fn_name):

@@ -22,12 +22,9 @@ _COMPARE = {
 }
 
 
-def dot(a, b):
-    return sum(map(operator.mul, a, b))
-
-
-if hasattr(math, "sumprod"):  # Python 3.12+: one C call, and more accurate
-    dot = math.sumprod  # noqa: F811
+mul = operator.mul
+add = operator.add
+_sumprod = getattr(math, "sumprod", None)  # Python 3.12+: a dot product in one C call
 
 
 def _sign(v):
@@ -70,6 +67,8 @@ def _broadcast(op, a, b):
         return [list(map(op, row, repeat(b, len(row)))) for row in a]
     if not isinstance(a, list):
         return [list(map(op, repeat(a, len(row)), row)) for row in b]
+    if len(a) == len(b) and len(a[0]) == len(b[0]):
+        return [list(map(op, x, y)) for x, y in zip(a, b)]
     rows = max(len(a), len(b))
     cols = max(len(a[0]), len(b[0]))
     left = a if len(a) == rows else repeat(a[0], rows)
@@ -100,16 +99,30 @@ class PurePythonBackend(Backend):
     def copy(self, a):
         return [row[:] for row in a]
 
+    # With a number on one side, a comprehension beats map(op, row, repeat(number)) on
+    # CPython 3.11+, whose specialised float arithmetic makes `v * s` cheaper than a C call.
     def add(self, a, b):
+        if type(b) is float:
+            return [[v + b for v in row] for row in a]
         return _broadcast(operator.add, a, b)
 
     def sub(self, a, b):
+        if type(b) is float:
+            return [[v - b for v in row] for row in a]
+        if type(a) is float:
+            return [[a - v for v in row] for row in b]
         return _broadcast(operator.sub, a, b)
 
     def mul(self, a, b):
+        if type(b) is float:
+            return [[v * b for v in row] for row in a]
         return _broadcast(operator.mul, a, b)
 
     def div(self, a, b):
+        if type(b) is float:
+            return [[v / b for v in row] for row in a]
+        if type(a) is float:
+            return [[a / v for v in row] for row in b]
         return _broadcast(operator.truediv, a, b)
 
     def pow(self, a, exponent):
@@ -124,13 +137,46 @@ class PurePythonBackend(Backend):
         return _broadcast(min, a, b)
 
     def compare(self, a, b, op):
-        test = _COMPARE[op]
-        return [[1.0 if v else 0.0 for v in row] for row in _broadcast(test, a, b)]
+        # float(True) is 1.0: map(float, ...) turns the booleans into a mask without a Python-level loop.
+        return [list(map(float, row)) for row in _broadcast(_COMPARE[op], a, b)]
 
     def where(self, mask, a, b):
         both_numbers = not isinstance(a, list) and not isinstance(b, list)
         pairs = (a, b) if both_numbers else _broadcast(_pair, a, b)
         return _broadcast(_pick, mask, pairs)
+
+    def lerp(self, a, b, weight):
+        if weight < 0.5:
+            return [[x + weight * (y - x) for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+        rest = 1.0 - weight
+        return [[y - (y - x) * rest for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+
+    def addcmul(self, a, t1, t2, value):
+        return [[x + value * u * v for x, u, v in zip(ra, r1, r2)] for ra, r1, r2 in zip(a, t1, t2)]
+
+    def addcdiv(self, a, t1, t2, value):
+        return [[x + value * u / v for x, u, v in zip(ra, r1, r2)] for ra, r1, r2 in zip(a, t1, t2)]
+
+    def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step):
+        # Three passes instead of Adam's seven tensor operations, each element computed with
+        # exactly the operations, in the order, of the unfused update (so results are identical).
+        exp_avg = self.lerp(exp_avg, grad, 1.0 - beta1)
+        decay, mix = beta2, 1.0 - beta2
+        exp_avg_sq = [
+            [v * decay + mix * g * g for v, g in zip(v_row, g_row)]
+            for v_row, g_row in zip(exp_avg_sq, grad)
+        ]
+        if max_exp_avg_sq is not None:
+            max_exp_avg_sq = _broadcast(max, max_exp_avg_sq, exp_avg_sq)
+        second = exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq
+        step_size = -(lr / (1.0 - beta1 ** step))
+        correction = math.sqrt(1.0 - beta2 ** step)
+        sqrt = math.sqrt
+        param = [
+            [p + step_size * m / (sqrt(v) / correction + eps) for p, m, v in zip(p_row, m_row, v_row)]
+            for p_row, m_row, v_row in zip(param, exp_avg, second)
+        ]
+        return param, exp_avg, exp_avg_sq, max_exp_avg_sq
 
     def unary(self, a, fn_name):
         if fn_name == "sigmoid":
@@ -192,21 +238,34 @@ class PurePythonBackend(Backend):
             row[i] = 1.0
         return rows
 
+    # The dot products below are written out as sum(map(mul, ...)) rather than calling `dot`:
+    # the extra Python call per dot product costs more than the product itself at these sizes.
     def matmul(self, a, b):
         columns = list(zip(*b))
-        return [[dot(row, col) for col in columns] for row in a]
+        if _sumprod:
+            return [[_sumprod(row, col) for col in columns] for row in a]
+        return [[sum(map(mul, row, col)) for col in columns] for row in a]
 
     def linear(self, x, weight, bias):
         if bias is None:
-            return [[dot(w, row) for w in weight] for row in x]
+            if _sumprod:
+                return [[_sumprod(w, row) for w in weight] for row in x]
+            return [[sum(map(mul, w, row)) for w in weight] for row in x]
         b = bias[0]
-        return [[dot(w, row) + bb for w, bb in zip(weight, b)] for row in x]
+        if _sumprod:
+            return [[_sumprod(w, row) + bb for w, bb in zip(weight, b)] for row in x]
+        # sum's start value adds the bias without a second pass over the output
+        return [[sum(map(mul, w, row), bb) for w, bb in zip(weight, b)] for row in x]
 
     def linear_backward(self, grad, x, weight):
         grad_columns = list(zip(*grad))
         x_columns = list(zip(*x))
         weight_columns = list(zip(*weight))
-        grad_x = [[dot(g, w) for w in weight_columns] for g in grad]
-        grad_weight = [[dot(g, xc) for xc in x_columns] for g in grad_columns]
-        grad_bias = [[float(sum(g)) for g in grad_columns]]
+        if _sumprod:
+            grad_x = [[_sumprod(g, w) for w in weight_columns] for g in grad]
+            grad_weight = [[_sumprod(g, xc) for xc in x_columns] for g in grad_columns]
+        else:
+            grad_x = [[sum(map(mul, g, w)) for w in weight_columns] for g in grad]
+            grad_weight = [[sum(map(mul, g, xc)) for xc in x_columns] for g in grad_columns]
+        grad_bias = [[sum(g) for g in grad_columns]]
         return grad_x, grad_weight, grad_bias

@@ -31,7 +31,7 @@ def set_backend(backend):
 
 
 def _is_number(value):
-    return isinstance(value, numbers.Real)
+    return type(value) in (float, int) or isinstance(value, numbers.Real)
 
 
 class Tensor:
@@ -92,12 +92,21 @@ class Tensor:
 
     # --- element-wise arithmetic ------------------------------------------------------------
     def _operand(self, other, op):
+        if type(other) is float:  # the common case first: this runs for every operation
+            return other
         if isinstance(other, Tensor):
             _check_broadcast(self.shape, other.shape, op)
             return other.data
         if _is_number(other):
             return float(other)
         raise TypeError(f"cannot {op} a lamina Tensor and {type(other).__name__}")
+
+    def _same_shape(self, others, op):
+        for other in others:
+            if not isinstance(other, Tensor) or other.shape != self.shape:
+                shape = other.shape if isinstance(other, Tensor) else type(other).__name__
+                raise ShapeError(f"{op} needs tensors of shape {self.shape}, got {shape}")
+        return [other.data for other in others]
 
     def _wrap(self, data):
         return Tensor(data, self.backend)
@@ -261,8 +270,38 @@ class Tensor:
     def zero_(self):
         return self.copy_(0.0)
 
+    # --- fused updates (PyTorch's semantics), used by optimizers ----------------------------
+    def lerp(self, end, weight: float):
+        """self + weight * (end - self): a running average moved towards `end`."""
+        (end,) = self._same_shape([end], "lerp")
+        return self._wrap(self.backend.lerp(self.data, end, float(weight)))
+
+    def addcmul(self, tensor1, tensor2, value: float = 1.0):
+        """self + value * tensor1 * tensor2."""
+        t1, t2 = self._same_shape([tensor1, tensor2], "addcmul")
+        return self._wrap(self.backend.addcmul(self.data, t1, t2, float(value)))
+
+    def addcdiv(self, tensor1, tensor2, value: float = 1.0):
+        """self + value * tensor1 / tensor2."""
+        t1, t2 = self._same_shape([tensor1, tensor2], "addcdiv")
+        return self._wrap(self.backend.addcdiv(self.data, t1, t2, float(value)))
+
+    def lerp_(self, end, weight: float):
+        self.data = self.lerp(end, weight).data
+        return self
+
+    def addcmul_(self, tensor1, tensor2, value: float = 1.0):
+        self.data = self.addcmul(tensor1, tensor2, value).data
+        return self
+
+    def addcdiv_(self, tensor1, tensor2, value: float = 1.0):
+        self.data = self.addcdiv(tensor1, tensor2, value).data
+        return self
+
 
 def _check_broadcast(left, right, op):
+    if left == right:
+        return
     for a, b in zip(left, right):
         if a != b and a != 1 and b != 1:
             raise ShapeError(f"cannot {op} tensors of shapes {left} and {right}")

@@ -1,0 +1,132 @@
+"""The circle task: lamina's Trainer.fit against the hand-written baselines, in one run.
+
+    python benchmarks/circle.py [--repeats 3] [--epochs 100] [--clock cpu|wall] [--baselines DIR]
+
+Each contender runs in its own process and times only its training loop, as the baseline scripts
+do. With --clock cpu (the default) `time.perf_counter` is pointed at `time.process_time` in every
+contender's process, so the scripts, unchanged, report CPU seconds: on a shared machine those hardly
+move when other work competes for the cores, where wall time does. Each repeat runs every contender
+once, in turn. The table shows the fastest and median time and the test accuracy of each, then
+lamina's ratios. Target: lamina <= 1.5x purepy_circle.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import runpy
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lamina
+from lamina import nn, optim
+from lamina.data import DataLoader, TensorDataset
+
+DEFAULT_BASELINES = Path(__file__).resolve().parents[2] / "shared" / "baselines"
+
+
+def lamina_circle(epochs):
+    """The lesson's run through lamina: returns (training seconds, test accuracy)."""
+    lamina.manual_seed(42)
+    x, y = lamina.registry().create("datasets", "circle", n=500, seed=42)
+    train = DataLoader(TensorDataset(x[:400], y[:400]), batch_size=16, shuffle=True)
+    model = nn.Sequential(
+        nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+        nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid(),
+    )
+    trainer = lamina.Trainer(model, nn.BCELoss(), optim.Adam(model.parameters(), lr=0.01), max_epochs=epochs)
+    start = time.perf_counter()
+    trainer.fit(train)
+    seconds = time.perf_counter() - start
+    accuracy = lamina.registry().get("metrics", "accuracy")(trainer.predict(x[400:]), y[400:])
+    return seconds, accuracy
+
+
+def run_contender(name, epochs, baselines):
+    """In this process: run one contender and print "seconds accuracy"."""
+    if name == "lamina":
+        seconds, accuracy = lamina_circle(epochs)
+        print(f"lamina: {seconds} {accuracy}")
+        return
+    script, args, _, _ = BASELINES[name]
+    sys.argv = [script, *[a.format(epochs=epochs) for a in args]]
+    runpy.run_path(str(baselines / script), run_name="__main__")
+
+
+# name -> (script, arguments, its "seconds" pattern, its "accuracy %" pattern)
+BASELINES = {
+    "purepy_circle.py": ("purepy_circle.py", ["{epochs}"], r"train wall ([\d.]+)s", r"test acc ([\d.]+)%"),
+    "seed_reference.py": ("seed_reference.py", ["{epochs}"], r"wall ([\d.]+)s", r"Test Accuracy: ([\d.]+)%"),
+    "torch_circle.py batch": ("torch_circle.py", ["batch", "{epochs}"], r"train wall ([\d.]+)s", r"test acc ([\d.]+)%"),
+}
+LAMINA = ("", [], r"lamina: ([\d.e-]+)", r"lamina: [\d.e-]+ ([\d.]+)")
+
+
+def measure(name, args):
+    """Run one contender in a fresh process; read its training seconds and test accuracy."""
+    command = [sys.executable, __file__, "--run", name, "--epochs", str(args.epochs),
+               "--clock", args.clock, "--baselines", str(args.baselines)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    _, _, seconds_pattern, accuracy_pattern = LAMINA if name == "lamina" else BASELINES[name]
+    seconds = float(re.search(seconds_pattern, output).group(1))
+    accuracy = float(re.search(accuracy_pattern, output).group(1))
+    return seconds, accuracy if name == "lamina" else accuracy / 100
+
+
+def contenders():
+    names = ["lamina", "purepy_circle.py", "seed_reference.py"]
+    try:
+        import torch  # noqa: F401
+
+        names.append("torch_circle.py batch")
+    except ImportError:
+        pass
+    return names
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    parser.add_argument("--baselines", type=Path, default=DEFAULT_BASELINES)
+    parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one contender, in this process
+    args = parser.parse_args(argv)
+    if not (args.baselines / "purepy_circle.py").exists():
+        parser.error(f"no baselines in {args.baselines}; pass --baselines DIR")
+    if args.run:
+        if args.clock == "cpu":
+            time.perf_counter = time.process_time
+        lamina.registry()  # plugin discovery happens before any timing
+        run_contender(args.run, args.epochs, args.baselines)
+        return None
+
+    names = contenders()
+    times = {name: [] for name in names}
+    accuracy = {}
+    for _ in range(args.repeats):
+        for name in names:
+            seconds, accuracy[name] = measure(name, args)
+            times[name].append(seconds)
+
+    print(f"circle task, {args.epochs} epochs, {args.repeats} repeats, {args.clock} seconds of the training loop")
+    print(f"{'contender':24} {'fastest s':>10} {'median s':>10} {'test acc':>9}")
+    for name in names:
+        print(f"{name:24} {min(times[name]):10.3f} {statistics.median(times[name]):10.3f} "
+              f"{accuracy[name] * 100:8.1f}%")
+    ours = times["lamina"]
+    print("\nlamina time / baseline time (fastest, median):")
+    for name in names[1:]:
+        print(f"  vs {name:22} {min(ours) / min(times[name]):6.2f}x "
+              f"{statistics.median(ours) / statistics.median(times[name]):6.2f}x")
+    ratio = statistics.median(ours) / statistics.median(times["purepy_circle.py"])
+    verdict = "meets" if ratio <= 1.5 else "misses"
+    print(f"\ntarget lamina <= 1.5x purepy_circle.py: {verdict} ({ratio:.2f}x median)")
+    return times, accuracy
+
+
+if __name__ == "__main__":
+    main()
