@@ -26,7 +26,9 @@ def check_optimizer(scheduler, optimizer):
 class LRScheduler:
     optimizer = runtime_argument()
     # Where the schedule stands, not a hyper-parameter: left out of the config.
-    last_epoch: int = field(default=-1, kw_only=True, validator=[integer, at_least(-1)], metadata={"config": False})
+    last_epoch: int = field(
+        default=-1, kw_only=True, validator=[integer, at_least(-1)], metadata={"config": False}
+    )
 
     def __attrs_post_init__(self):
         check_optimizer(self, self.optimizer)

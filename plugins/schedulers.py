@@ -115,16 +115,18 @@ class CosineAnnealingLR(LRScheduler):
             return self._get_closed_form_lr()
         if (epoch - 1 - period) % (2 * period) == 0:
             # At the bottom of the cosine the ratio below would divide by zero; step up instead.
-            rise = (1 - math.cos(math.pi / period)) / 2
-            return [lr + (base_lr - self.eta_min) * rise for lr, base_lr in zip(self.current_lrs(), self.base_lrs)]
-        ratio = (1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
+            first_step = 1 - math.cos(math.pi / period)
+            return [
+                lr + (base_lr - self.eta_min) * first_step / 2
+                for lr, base_lr in zip(self.current_lrs(), self.base_lrs)
+            ]
+        now, before = math.pi * epoch / period, math.pi * (epoch - 1) / period
+        ratio = (1 + math.cos(now)) / (1 + math.cos(before))
         return [ratio * (lr - self.eta_min) + self.eta_min for lr in self.current_lrs()]
 
     def _get_closed_form_lr(self):
-        return [
-            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-            for base_lr in self.base_lrs
-        ]
+        height = 1 + math.cos(math.pi * self.last_epoch / self.T_max)
+        return [self.eta_min + (base_lr - self.eta_min) * height / 2 for base_lr in self.base_lrs]
 
 
 @component
@@ -150,7 +152,8 @@ class LinearLR(LRScheduler):
     def _get_closed_form_lr(self):
         epochs_done = min(self.total_iters, self.last_epoch)
         change = self.end_factor - self.start_factor
-        return [base_lr * (self.start_factor + change * epochs_done / self.total_iters) for base_lr in self.base_lrs]
+        factor = self.start_factor + change * epochs_done / self.total_iters
+        return [base_lr * factor for base_lr in self.base_lrs]
 
 
 @component
@@ -179,6 +182,8 @@ class SequentialLR(LRScheduler):
         if len(self.milestones) != len(self.schedulers) - 1:
             _fail(self, "milestones", self.milestones,
                   f"a list of {len(self.schedulers) - 1} epochs, one fewer than the schedulers")
+        if self.milestones != sorted(self.milestones):
+            _fail(self, "milestones", self.milestones, "in increasing order")
 
         # Each scheduler applied its first rate when it was built; undo that, and start the first.
         self.last_epoch += 1
@@ -290,9 +295,10 @@ class OneCycleLR(LRScheduler):
         """Where each phase ends (a step number) and which group values it anneals between."""
         warmup_end = float(self.pct_start * self.total_steps) - 1
         if self.three_phase:
+            cooldown_end = float(2 * self.pct_start * self.total_steps) - 2
             return [
                 [warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
-                [float(2 * self.pct_start * self.total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"],
+                [cooldown_end, "max_lr", "initial_lr", "base_momentum", "max_momentum"],
                 [self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"],
             ]
         return [

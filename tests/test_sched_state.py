@@ -140,6 +140,7 @@ def sgd():
         (lambda opt: S.ReduceLROnPlateau(opt, min_lr=[0.1, 0.2]), r"ReduceLROnPlateau\(min_lr=\[0.1, 0.2\]\)"),
         (lambda opt: S.ReduceLROnPlateau(opt).step("low"), r"ReduceLROnPlateau.step\(metrics='low'\)"),
         (lambda opt: S.SequentialLR(opt, [S.StepLR(opt, 2), S.StepLR(opt, 3)], milestones=[]), r"SequentialLR\(milestones=\[\]\)"),
+        (lambda opt: S.SequentialLR(opt, [S.StepLR(opt, 2)] * 3, [9, 4]), r"SequentialLR\(milestones=\[9, 4\]\).*increasing"),
         (lambda opt: S.SequentialLR(opt, [], milestones=[]), r"SequentialLR\(schedulers=\[\]\)"),
         (lambda opt: S.SequentialLR(opt, [S.StepLR(opt, 2), S.ReduceLROnPlateau(opt)], [3]), r"scheduler 1 is ReduceLROnPlateau"),
         (lambda opt: S.SequentialLR(opt, [S.StepLR(sgd(), 2)], []), r"scheduler 0 \(StepLR\) belongs to another optimizer"),
