@@ -170,7 +170,7 @@ class PurePythonBackend(Backend):
             max_exp_avg_sq = _broadcast(max, max_exp_avg_sq, exp_avg_sq)
         second = exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq
         step_size = -(lr / (1.0 - beta1 ** step))
-        correction = math.sqrt(1.0 - beta2 ** step)
+        correction = (1.0 - beta2 ** step) ** 0.5
         sqrt = math.sqrt
         param = [
             [p + step_size * m / (sqrt(v) / correction + eps) for p, m, v in zip(p_row, m_row, v_row)]
