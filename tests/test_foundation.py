@@ -1,0 +1,171 @@
+"""Modules, data loading, determinism, plugin provenance and the errors a user can cause."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lamina
+from lamina import nn, optim
+from lamina.data import DataLoader, TensorDataset
+from lamina.plugin_manager import PluginManager
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- modules ------------------------------------------------------------------------------------
+
+def test_gradients_accumulate_until_zero_grad():
+    layer = nn.Linear(3, 2)
+    x, upstream = lamina.randn(4, 3), lamina.randn(4, 2)
+    layer(x)
+    layer.backward(upstream)
+    once = layer.weight.grad.tolist()
+    layer.backward(upstream)
+    assert layer.weight.grad.tolist() == [[2 * v for v in row] for row in once]
+    optim.SGD(layer.parameters(), lr=0.1).zero_grad()
+    assert layer.weight.grad is None
+
+
+def test_train_and_eval_propagate_to_every_child():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(2)))
+    model.eval()
+    assert [m.training for m in model.modules()] == [False] * 5
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_dropout_is_inverted_in_training_and_identity_in_eval():
+    drop = nn.Dropout(0.25)
+    x = lamina.ones(200, 50)
+    out = drop(x).tolist()
+    kept = [v for row in out for v in row if v != 0.0]
+    assert set(kept) == {1 / 0.75}
+    assert 0.2 < 1 - len(kept) / 10000 < 0.3
+    assert drop.eval()(x).tolist() == x.tolist()
+
+
+def test_load_state_dict_takes_nested_lists_and_pytorch_shapes():
+    layer = nn.Linear(2, 3)
+    layer.load_state_dict({"weight": [[1, 2], [3, 4], [5, 6]], "bias": [0.5, 0.25, 0.125]})
+    assert layer.bias.tolist() == [[0.5, 0.25, 0.125]]
+    assert layer(lamina.tensor([[1.0, 1.0]])).tolist() == [[3.5, 7.25, 11.125]]
+
+
+def test_load_state_dict_names_missing_unexpected_and_misshapen_keys():
+    layer = nn.Linear(2, 3)
+    with pytest.raises(KeyError, match=r"missing keys \['bias'\].*unexpected keys \['extra'\]"):
+        layer.load_state_dict({"weight": [[0.0] * 2] * 3, "extra": [[1.0]]})
+    with pytest.raises(lamina.ShapeError, match=r"'weight' has shape \(2, 3\), the model expects \(3, 2\)"):
+        layer.load_state_dict({"weight": [[0.0] * 3] * 2, "bias": [0.0] * 3})
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+def test_dataloader_batches_lengths_and_drop_last():
+    data = TensorDataset(lamina.tensor([[float(i)] for i in range(10)]), lamina.zeros(10, 1))
+    assert len(DataLoader(data, batch_size=4)) == 3
+    assert len(DataLoader(data, batch_size=4, drop_last=True)) == 2
+    batches = [x.tolist() for x, _ in DataLoader(data, batch_size=4)]
+    assert batches == [[[0.0], [1.0], [2.0], [3.0]], [[4.0], [5.0], [6.0], [7.0]], [[8.0], [9.0]]]
+    shuffled = [v[0] for x, _ in DataLoader(data, batch_size=3, shuffle=True) for v in x.tolist()]
+    assert sorted(shuffled) == [float(i) for i in range(10)] and shuffled != sorted(shuffled)
+
+
+def test_dataloader_rejects_a_bad_batch_size():
+    data = TensorDataset(lamina.zeros(3, 1))
+    with pytest.raises(ValueError, match="batch_size=0"):
+        DataLoader(data, batch_size=0)
+
+
+# --- determinism --------------------------------------------------------------------------------
+
+def short_run(seed):
+    lamina.manual_seed(seed)
+    x, y = lamina.registry().create("datasets", "circle", n=120)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1), nn.Sigmoid())
+    trainer = lamina.Trainer(model, nn.BCELoss(), optim.Adam(model.parameters(), lr=0.01), max_epochs=3)
+    trainer.fit(DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True))
+    return [p.tolist() for p in model.parameters()]
+
+
+def test_same_seed_gives_bit_identical_weights_and_another_seed_does_not():
+    assert short_run(7) == short_run(7)
+    assert short_run(7) != short_run(8)
+
+
+# --- plugins ------------------------------------------------------------------------------------
+
+def test_every_builtin_component_records_its_distribution():
+    entry = lamina.registry().entry("modules", "Linear")
+    assert entry.provider.distribution == "lamina"
+    assert entry.provider.plugin == "lamina.layers"
+
+
+def test_blocking_a_builtin_plugin_removes_exactly_its_components():
+    manager = PluginManager(block=["lamina.layers"])
+    registry = manager.load()
+    assert "Linear" not in registry.names("modules")
+    assert "ReLU" in registry.names("modules")  # another plugin's components stay
+    assert {p.name: p.status for p in manager.plugins}["lamina.layers"] == "blocked"
+    with pytest.raises(lamina.UnknownComponentError, match="no module named 'Linear'"):
+        registry.get("modules", "Linear")
+
+
+def test_an_unknown_name_lists_the_closest_registered_names():
+    with pytest.raises(lamina.UnknownComponentError, match="Did you mean Linear"):
+        nn.Lineer
+    assert not hasattr(nn, "NoSuchLayer")
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+def test_a_layer_fed_the_wrong_width_names_itself_and_both_widths():
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU())
+    with pytest.raises(lamina.ShapeError) as error:
+        model(lamina.randn(16, 3))
+    assert str(error.value) == "layer 0 (Linear): Linear(in_features=2) got input with 3 features (batch of 16)"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: nn.Dropout(p=1.5), r"Dropout\(p=1.5\): p must be in \[0, 1\), got 1.5"),
+        (lambda: nn.Linear(0, 3), r"Linear\(in_features=0\): in_features must be >= 1"),
+        (lambda: nn.Linear(2.5, 3), r"in_features must be an integer"),
+        (lambda: optim.Adam([nn.Parameter([[1.0]])], lr=-1), r"Adam\(lr=-1\): lr must be >= 0.0"),
+        (lambda: nn.BCELoss(reduction="avg"), r"reduction must be one of 'mean', 'sum', 'none'"),
+    ],
+)
+def test_bad_hyperparameters_name_the_parameter_and_the_value(make, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+def test_bad_tensor_input_says_what_was_expected():
+    with pytest.raises(lamina.ShapeError, match="flat list of 3 numbers"):
+        lamina.tensor([1, 2, 3])
+    with pytest.raises(lamina.ShapeError, match="row 1 has 1 values but row 0 has 2"):
+        lamina.tensor([[1, 2], [3]])
+    with pytest.raises(TypeError, match="expects a lamina Tensor"):
+        nn.Linear(2, 1)([[1.0, 2.0]])
+
+
+# --- end to end ---------------------------------------------------------------------------------
+
+def test_lamina_train_reaches_95_percent_on_the_circle_task():
+    result = subprocess.run([sys.executable, "-m", "lamina.cli", "train"], capture_output=True, text=True, check=True)
+    accuracy = float(result.stdout.strip().splitlines()[-1].split()[-1].rstrip("%"))
+    assert accuracy >= 95.0, result.stdout
+
+
+def test_the_circle_benchmark_runs_and_reports_ratios():
+    script = ROOT / "benchmarks" / "circle.py"
+    baselines = ROOT.parent / "shared" / "baselines"
+    if not baselines.exists():
+        pytest.skip("../shared/baselines is not beside this checkout")
+    result = subprocess.run([sys.executable, str(script), "--epochs", "2", "--repeats", "1"],
+                            capture_output=True, text=True, check=True)
+    assert "lamina time / baseline time" in result.stdout
+    assert "vs purepy_circle.py" in result.stdout and "target lamina <= 1.5x" in result.stdout
