@@ -93,10 +93,23 @@ def test_bad_arguments_are_explained(call, message):
         call()
 
 
-def test_spiral_example_reaches_95_percent_test_accuracy():
+def spiral_example():
     spec = importlib.util.spec_from_file_location("spiral_example", EXAMPLES / "spiral.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    _, accuracy, history = example.train()
+    return example
+
+
+def test_spiral_example_reaches_95_percent_test_accuracy():
+    _, accuracy, history = spiral_example().train()
     assert accuracy >= 0.95
     assert history["loss"][-1] < 0.2 * history["loss"][0]
+
+
+def test_spiral_config_describes_the_same_run_as_the_example():
+    config = pytest.importorskip("lamina.config", reason="the TOML config loader is not installed")
+    _, accuracy, history = spiral_example().train()
+    run = config.build_run(config.read_config(EXAMPLES / "spiral.toml"), source="spiral.toml")
+    run.fit()
+    assert run.trainer.history["loss"] == history["loss"]
+    assert run.test()["accuracy"] == accuracy >= 0.95
