@@ -80,7 +80,7 @@ class HuberLoss(Loss):
         return d.clamp(-self.delta, self.delta) * self.reduction_scale(d.numel())
 
 
-def _optional_row(name):
+def weight_list(name):
     """A per-column weight given as a list of numbers (or a one-row Tensor), kept as a list so the
     loss's config stays plain data."""
 
@@ -120,9 +120,9 @@ class BCEWithLogitsLoss(Loss):
     `pos_weight` (one number per column) weighs the positive term, `weight` rescales each column's
     loss, as in PyTorch."""
 
-    weight: list | None = field(default=None, converter=_optional_row("BCEWithLogitsLoss weight"))
+    weight: list | None = field(default=None, converter=weight_list("BCEWithLogitsLoss weight"))
     reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
-    pos_weight: list | None = field(default=None, converter=_optional_row("BCEWithLogitsLoss pos_weight"))
+    pos_weight: list | None = field(default=None, converter=weight_list("BCEWithLogitsLoss pos_weight"))
 
     def forward(self, prediction, target):
         self.check_same_shape(prediction, target)
@@ -225,7 +225,7 @@ class NLLLoss(_ClassificationLoss):
     -weight[t] log_probs[i, t] for t = target[i]; targets are class indices, an (N, 1) tensor or a
     list of ints."""
 
-    weight: list | None = field(default=None, converter=_optional_row("NLLLoss weight"))
+    weight: list | None = field(default=None, converter=weight_list("NLLLoss weight"))
     ignore_index: int = field(default=-100, validator=integer)
     reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
 
@@ -250,7 +250,7 @@ class CrossEntropyLoss(_ClassificationLoss):
 
     accepts_probabilities = True
 
-    weight: list | None = field(default=None, converter=_optional_row("CrossEntropyLoss weight"))
+    weight: list | None = field(default=None, converter=weight_list("CrossEntropyLoss weight"))
     ignore_index: int = field(default=-100, validator=integer)
     reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
     label_smoothing: float = field(default=0.0, validator=[number, in_range(0, 1)])
