@@ -131,7 +131,8 @@ class BCEWithLogitsLoss(Loss):
         columns = x.shape[1]
         self.column_weight = column_weights(self, "weight", self.weight, columns, "columns", broadcast=True)
         positive = column_weights(self, "pos_weight", self.pos_weight, columns, "columns", broadcast=True)
-        softplus_of_minus_x = x.clamp(max=0.0) * -1.0 + (x.abs() * -1.0).exp().log1p()  # log(1 + e^-x)
+        # log(1 + e^-x) = max(-x, 0) + log(1 + e^-|x|): e^-|x| <= 1, so nothing overflows.
+        softplus_of_minus_x = (-x).clamp(min=0.0) + (-x.abs()).exp().log1p()
         if positive is None:
             self.positive_scale = None
             losses = (1.0 - t) * x + softplus_of_minus_x
@@ -176,7 +177,7 @@ def class_indices(loss, prediction, target):
         raise ShapeError(f"{name} got {len(values)} targets for a batch of {rows} predictions")
     indices = []
     for i, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
             raise TypeError(f"{name} target {i} is {value!r}; class indices must be integers")
         index = int(value)
         if index != loss.ignore_index and not 0 <= index < classes:

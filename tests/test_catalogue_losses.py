@@ -218,6 +218,7 @@ def test_cross_entropy_equals_log_softmax_then_nll():
         (lamina.tensor([[0.0], [-1.0], [1.0]]), IndexError, "target 1 is class -1, outside 0..3"),
         (lamina.tensor([[0.0], [1.5], [1.0]]), TypeError, "target 1 is 1.5; class indices must be integers"),
         ("abc", TypeError, "expects the target as a lamina Tensor or a list of ints"),
+        ([0, float("nan"), 1], TypeError, "target 1 is nan; class indices must be integers"),
     ],
 )
 def test_wrong_targets_are_explained(loss, target, error, message):
