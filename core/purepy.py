@@ -61,6 +61,10 @@ def _pick(mask_value, pair):
     return pair[0] if mask_value else pair[1]
 
 
+def _same_shape(x, y):
+    return len(x) == len(y) and len(x[0]) == len(y[0])
+
+
 def _broadcast(op, a, b):
     """op applied element-wise, stretching a (1, n) row, an (n, 1) column or a number."""
     if not isinstance(b, list):
@@ -141,8 +145,16 @@ class PurePythonBackend(Backend):
         return [list(map(float, row)) for row in _broadcast(_COMPARE[op], a, b)]
 
     def where(self, mask, a, b):
-        both_numbers = not isinstance(a, list) and not isinstance(b, list)
-        pairs = (a, b) if both_numbers else _broadcast(_pair, a, b)
+        a_rows, b_rows = isinstance(a, list), isinstance(b, list)
+        same = _same_shape
+        # The usual cases (tensors shaped like the mask, or numbers) as single comprehensions.
+        if a_rows and b_rows and same(a, mask) and same(b, mask):
+            return [[x if m else y for m, x, y in zip(mr, ar, br)] for mr, ar, br in zip(mask, a, b)]
+        if a_rows and not b_rows and same(a, mask):
+            return [[x if m else b for m, x in zip(mr, ar)] for mr, ar in zip(mask, a)]
+        if b_rows and not a_rows and same(b, mask):
+            return [[a if m else y for m, y in zip(mr, br)] for mr, br in zip(mask, b)]
+        pairs = (a, b) if not a_rows and not b_rows else _broadcast(_pair, a, b)
         return _broadcast(_pick, mask, pairs)
 
     def lerp(self, a, b, weight):
