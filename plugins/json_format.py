@@ -40,7 +40,8 @@ class JSON(Format):
         try:
             return json.loads(text, parse_int=_number(int), parse_float=_number(float))
         except json.JSONDecodeError as error:
-            where = "it ends too early (truncated?)" if error.pos >= len(text) else "corrupted?"
+            ends_early = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated")
+            where = "the text ends before the JSON does (truncated?)" if ends_early else "corrupted?"
             raise FileFormatError(
                 f"not valid JSON at line {error.lineno} column {error.colno}: {error.msg} ({where})"
             ) from None
