@@ -26,7 +26,7 @@ import os
 import attrs
 
 from .component import config_of
-from .errors import FileFormatError, LaminaError
+from .errors import FileFormatError, LaminaError, UnknownComponentError
 from .format import format_for, write_atomically
 from .module import Module
 from .registry import registry
@@ -139,8 +139,8 @@ def encode_value(value, where):
             raise TypeError(f"cannot save {where}: dict keys must be strings or integers, found {bad[0]!r}")
         return {"pairs": [[k, encode_value(v, f"{where}[{k!r}]")] for k, v in value.items()]}
     raise TypeError(
-        f"cannot save {where}, of type {type(value).__name__}: a checkpoint holds Modules, Tensors, numbers, "
-        "strings, booleans, None, lists, tuples and dicts of these"
+        f"cannot save {where}, of type {type(value).__name__}: a checkpoint holds Modules, Tensors, "
+        "numbers, strings, booleans, None, lists, tuples and dicts of these"
     )
 
 
@@ -153,7 +153,9 @@ def load(path, format=None):
     chosen = format_for(path, format)
     size = os.path.getsize(path)
     if size > MAX_FILE_BYTES:
-        raise FileFormatError(f"{path}: {size} bytes is larger than any lamina file this loads ({MAX_FILE_BYTES})")
+        raise FileFormatError(
+            f"{path}: {size} bytes is larger than any lamina file this loads ({MAX_FILE_BYTES})"
+        )
     with open(path, "rb") as stream:
         data = stream.read()
     # Rebuilding layers runs their initialisers; the caller's random stream must not notice.
@@ -230,7 +232,9 @@ def decode_tensor(document, where) -> Tensor:
     rows, cols = shape
     if not isinstance(data, list) or len(data) != rows * cols:
         held = f"{len(data)} values" if isinstance(data, list) else _kind_of(data)
-        raise FileFormatError(f"{where}: the shape {rows}x{cols} declares {rows * cols} values but the file holds {held}")
+        raise FileFormatError(
+            f"{where}: the shape {rows}x{cols} declares {rows * cols} values but the file holds {held}"
+        )
     if not set(map(type, data)) <= {float, int}:
         raise FileFormatError(f"{where}: the data holds something other than numbers")
     values = list(map(float, data))
@@ -246,7 +250,10 @@ def build_module(node, where, depth, stored) -> Module:
     if not isinstance(name, str) or not isinstance(training, bool):
         raise FileFormatError(f"{where}: the name must be a string and training a boolean")
     # Only the registry is asked: a name like "os.system" is just an unknown name.
-    entry = registry().entry("modules", name, saved_provider=_provider_text(provider))
+    try:
+        entry = registry().entry("modules", name, saved_provider=_provider_text(provider))
+    except UnknownComponentError as error:
+        raise UnknownComponentError(f"{where}: {error}") from None
     config = node["config"]
     if not isinstance(config, dict):
         raise FileFormatError(f"{where}.config should be a table, found {_kind_of(config)}")
@@ -262,7 +269,10 @@ def build_module(node, where, depth, stored) -> Module:
         raise FileFormatError(f"{where}: cannot rebuild {name} from the saved config: {error}") from None
     if not isinstance(module, Module):
         raise FileFormatError(f"{where}: the registered {name!r} built a {type(module).__name__}, not a Module")
-    module.training = training
+    if isinstance(module, Sequential):
+        module.training = training  # each child has its own node, and its own mode
+    else:
+        module.train(training)  # the layers a component builds inside itself follow it
     return module
 
 

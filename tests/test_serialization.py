@@ -174,6 +174,29 @@ def test_a_component_registered_in_process_saves_and_loads_by_name(tmp_path):
     assert loaded(lamina.tensor([[2.0]])).item() == 5.0
 
 
+def test_layers_a_component_builds_inside_itself_follow_its_saved_mode(tmp_path):
+    from lamina.component import component, field, number
+
+    @lamina.register("modules", override=True)
+    @component
+    class NoisyIdentity(nn.Module):
+        """Dropout inside a component: its mode is the component's."""
+
+        p: float = field(default=0.5, validator=number)
+
+        def __attrs_post_init__(self):
+            self.dropout = nn.Dropout(self.p)
+
+        def forward(self, x):
+            return self.dropout(x)
+
+    lamina.save(nn.Sequential(NoisyIdentity(0.9)).eval(), tmp_path / "m.json")
+    loaded = lamina.load(tmp_path / "m.json")
+    assert loaded[0].dropout.training is False
+    x = lamina.ones(4, 4)
+    assert loaded(x).tolist() == x.tolist()
+
+
 # --- files that must be refused -----------------------------------------------------------
 
 
@@ -199,7 +222,7 @@ def test_a_component_name_that_is_an_importable_path_is_refused(tmp_path, monkey
     path.write_text(json.dumps(document))
     monkeypatch.chdir(tmp_path)
     message = refused(path, UnknownComponentError)
-    assert "no module named 'os.system' is registered" in message
+    assert "model.architecture.children[1]: no module named 'os.system' is registered" in message
     assert not (tmp_path / "pwned").exists()
 
 
