@@ -21,7 +21,9 @@ def torch_state_dict(source, like) -> dict:
     try:
         import torch
     except ImportError:
-        raise ImportError("moving weights to PyTorch needs PyTorch installed (pip install torch)") from None
+        raise ImportError(
+            "moving weights to PyTorch needs PyTorch installed (pip install torch)"
+        ) from None
     state = source.state_dict() if isinstance(source, Module) else source
     reference = like.state_dict() if hasattr(like, "state_dict") else like
     converted = {}

@@ -12,16 +12,28 @@ from lamina.interop import torch_state_dict
 
 def lamina_model():
     return nn.Sequential(
-        nn.Linear(3, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.2),
-        nn.Linear(6, 4, bias=False), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid(),
+        nn.Linear(3, 6),
+        nn.BatchNorm1d(6),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Linear(6, 4, bias=False),
+        nn.Tanh(),
+        nn.Linear(4, 1),
+        nn.Sigmoid(),
     )
 
 
 def torch_model(torch):
     tnn = torch.nn
     return tnn.Sequential(
-        tnn.Linear(3, 6), tnn.BatchNorm1d(6), tnn.ReLU(), tnn.Dropout(0.2),
-        tnn.Linear(6, 4, bias=False), tnn.Tanh(), tnn.Linear(4, 1), tnn.Sigmoid(),
+        tnn.Linear(3, 6),
+        tnn.BatchNorm1d(6),
+        tnn.ReLU(),
+        tnn.Dropout(0.2),
+        tnn.Linear(6, 4, bias=False),
+        tnn.Tanh(),
+        tnn.Linear(4, 1),
+        tnn.Sigmoid(),
     )
 
 
@@ -71,7 +83,9 @@ def test_there_and_back_is_exact(torch):
     model = lamina_model()
     train_a_little(model)
     reference = torch_model(torch)
-    reference.load_state_dict(torch_state_dict(model.state_dict(), like=reference.state_dict()), strict=True)
+    reference.load_state_dict(
+        torch_state_dict(model.state_dict(), like=reference.state_dict()), strict=True
+    )
     back = lamina_model()
     back.load_state_dict(reference.state_dict(), strict=True)
     for key, value in model.state_dict().items():
@@ -81,7 +95,9 @@ def test_there_and_back_is_exact(torch):
 def test_a_mismatched_architecture_is_reported_by_pytorch_by_name(torch):
     reference = torch.nn.Sequential(torch.nn.Linear(3, 5))
     with pytest.raises(RuntimeError, match=r"size mismatch for 0.weight"):
-        reference.load_state_dict(torch_state_dict(nn.Sequential(nn.Linear(3, 6)), like=reference), strict=True)
+        reference.load_state_dict(
+            torch_state_dict(nn.Sequential(nn.Linear(3, 6)), like=reference), strict=True
+        )
 
 
 def test_without_pytorch_the_message_says_what_to_install(monkeypatch):
