@@ -15,6 +15,7 @@ import lamina
 from .config import build_model, build_run, default_config, read_config
 from .csvdata import read_csv, write_csv
 from .errors import ConfigError, LaminaError
+from .format import folder_to_save_into, format_for
 from .summary import format_summary, summarize
 
 
@@ -68,6 +69,9 @@ def command_train(args):
         config, source = default_config(), "circle.toml (built in)"
     else:
         config, source = read_config(args.config), args.config
+    if args.out:  # find out now, not after training, that the model could not be saved there
+        format_for(args.out)
+        folder_to_save_into(args.out)
     run = build_run(config, epochs=args.epochs, seed=args.seed, source=source)
     run.trainer.callbacks.append(EpochPrinter())
     run.fit()

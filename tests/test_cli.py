@@ -140,6 +140,10 @@ def test_every_user_error_is_one_line_with_a_non_zero_exit(tmp_path, capsys):
     assert "the [data] section is missing" in one_line_error(
         capsys, ["train", str(tmp_path / "bad.toml")]
     )
+    assert one_line_error(capsys, ["train", "--out", str(tmp_path / "no" / "m.json")]).endswith(
+        f"{tmp_path / 'no'}: no such folder to save into"
+    )
+    assert "no save format claims the extension '.pt'" in one_line_error(capsys, ["train", "--out", "m.pt"])
     assert "no dataset named 'spiralz'" in one_line_error(
         capsys, ["evaluate", str(model_path), "--data", "spiralz"]
     )
