@@ -37,7 +37,7 @@ import attrs
 
 from .data import DataLoader, TensorDataset
 from .errors import ConfigError, UnknownComponentError
-from .registry import registry
+from .registry import KINDS, registry
 from .rng import manual_seed
 from .sequential import Sequential
 from .tensor import Tensor
@@ -112,17 +112,8 @@ def build_run(config: dict, *, epochs=None, seed=None, source="config") -> Run:
     settings = dict(table(config, "trainer", source, required=False))
     if epochs is not None:
         settings["max_epochs"] = epochs
-    trainer = build_component(
-        None,
-        settings,
-        f"{source} [trainer]",
-        model,
-        loss,
-        optimizer,
-        factory=Trainer,
-        scheduler=scheduler,
-        callbacks=callbacks,
-    )
+    wired = {"scheduler": scheduler, "callbacks": callbacks}
+    trainer = construct(Trainer, settings, f"{source} [trainer]", model, loss, optimizer, **wired)
     return Run(config, model, trainer, train, validation, test)
 
 
@@ -140,22 +131,26 @@ def build_model(section: dict, where: str) -> Sequential:
     )
 
 
-def build_component(kind, section, where, *args, factory=None, **wired):
-    """`name` looked up in the registry (kind), called with `args`, `wired` and the section's
-    other keys as keyword arguments; with `factory` given the section has no name."""
+def build_component(kind, section, where, *args):
+    """The component of `kind` the section's `name` registers, called with `args` and the
+    section's other keys as keyword arguments."""
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: expected a table, got {section!r}")
     arguments = dict(section)
-    if factory is None:
-        name = arguments.pop("name", None)
-        if not isinstance(name, str):
-            raise ConfigError(
-                f"{where}: name must be a string naming a registered {kind} component, got {name!r}"
-            )
-        try:
-            factory = registry().get(kind, name)
-        except UnknownComponentError as error:
-            raise UnknownComponentError(f"{where}: {error}") from None
+    name = arguments.pop("name", None)
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"{where}: name must be a string naming a registered {KINDS[kind]}, got {name!r}"
+        )
+    try:
+        factory = registry().get(kind, name)
+    except UnknownComponentError as error:
+        raise UnknownComponentError(f"{where}: {error}") from None
+    return construct(factory, arguments, where, *args)
+
+
+def construct(factory, arguments, where, *args, **wired):
+    """factory(*args, **wired, **arguments), with a mistake in `arguments` named by key."""
     check_arguments(factory, arguments, where)
     try:
         return factory(*args, **wired, **arguments)

@@ -154,7 +154,7 @@ def test_a_validation_split_feeds_the_trainer():
         (
             lambda c: c["model"]["layers"][0].pop("name"),
             ConfigError,
-            r"layers\[0\]: name must be a string naming a registered modules component, got None",
+            r"layers\[0\]: name must be a string naming a registered module, got None",
         ),
         (
             lambda c: c["data"].update(test_size=60),
