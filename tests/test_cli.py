@@ -2,6 +2,7 @@
 
 import csv
 import io
+import os
 import pathlib
 import re
 import subprocess
@@ -185,3 +186,22 @@ def _csv(folder, name, text):
     path = folder / name
     path.write_text(text)
     return path
+
+
+def test_a_model_whose_plugin_is_not_loaded_names_the_distribution_the_file_records(tmp_path):
+    lamina.save(nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()), tmp_path / "m.json")
+    environment = {**os.environ, "LAMINA_BLOCK_PLUGINS": "lamina.layers"}
+    blocked = subprocess.run(
+        [*lamina_command(), "summary", "m.json"], cwd=tmp_path, capture_output=True, text=True, env=environment
+    )
+    assert blocked.returncode == 1
+    error = blocked.stderr.strip()
+    assert "\n" not in error and "Traceback" not in error
+    assert "no module named 'Linear' is registered" in error
+    assert f"came from lamina {lamina_version()}" in error
+
+
+def lamina_version():
+    from importlib.metadata import version
+
+    return version("lamina")
