@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import os
 import pathlib
 import re
@@ -144,7 +145,9 @@ def test_every_user_error_is_one_line_with_a_non_zero_exit(tmp_path, capsys):
     assert one_line_error(capsys, ["train", "--out", str(tmp_path / "no" / "m.json")]).endswith(
         f"{tmp_path / 'no'}: no such folder to save into"
     )
-    assert "no save format claims the extension '.pt'" in one_line_error(capsys, ["train", "--out", "m.pt"])
+    assert "no save format claims the extension '.pt'" in one_line_error(
+        capsys, ["train", "--out", "m.pt"]
+    )
     assert "no dataset named 'spiralz'" in one_line_error(
         capsys, ["evaluate", str(model_path), "--data", "spiralz"]
     )
@@ -192,7 +195,11 @@ def test_a_model_whose_plugin_is_not_loaded_names_the_distribution_the_file_reco
     lamina.save(nn.Sequential(nn.Linear(2, 1), nn.Sigmoid()), tmp_path / "m.json")
     environment = {**os.environ, "LAMINA_BLOCK_PLUGINS": "lamina.layers"}
     blocked = subprocess.run(
-        [*lamina_command(), "summary", "m.json"], cwd=tmp_path, capture_output=True, text=True, env=environment
+        [*lamina_command(), "summary", "m.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment,
     )
     assert blocked.returncode == 1
     error = blocked.stderr.strip()
@@ -205,3 +212,37 @@ def lamina_version():
     from importlib.metadata import version
 
     return version("lamina")
+
+
+@pytest.mark.parametrize(
+    "spoil, message",
+    [
+        (
+            lambda d: d["model"]["architecture"]["children"][0].update(name="os.system"),
+            "no module named 'os.system' is registered",
+        ),
+        (lambda d: d.update(version=99), "format version 99 by a newer lamina"),
+        (
+            lambda d: d["model"]["state_dict"]["0.weight"].update(shape=[10**6, 10**6]),
+            "declares 1000000000000 values but the file holds 2",
+        ),
+        (
+            lambda d: d["model"].update(state_dict=[[[[]]]]),
+            "model.state_dict should be a table, found a list",
+        ),
+    ],
+    ids=["importable-name", "future-version", "huge-shape", "wrong-structure"],
+)
+def test_a_refused_model_file_is_one_line_from_every_command(tmp_path, capsys, spoil, message):
+    path = tmp_path / "m.json"
+    lamina.save(nn.Sequential(nn.Linear(2, 1)), path)
+    document = json.loads(path.read_text())
+    spoil(document)
+    path.write_text(json.dumps(document))
+    (tmp_path / "x.csv").write_text("1,2\n")
+    for argv in (
+        ["summary", str(path)],
+        ["predict", str(path), str(tmp_path / "x.csv")],
+        ["evaluate", str(path), "--data", "circle"],
+    ):
+        assert message in one_line_error(capsys, argv)
