@@ -57,7 +57,7 @@ def test_load_state_dict_names_missing_unexpected_and_misshapen_keys():
     layer = nn.Linear(2, 3)
     with pytest.raises(KeyError, match=r"missing keys \['bias'\].*unexpected keys \['extra'\]"):
         layer.load_state_dict({"weight": [[0.0] * 2] * 3, "extra": [[1.0]]})
-    with pytest.raises(lamina.ShapeError, match=r"'weight' has shape \(2, 3\), the model expects \(3, 2\)"):
+    with pytest.raises(lamina.StateDictError, match=r"'weight' has shape \(2, 3\) in the state dict, the model expects \(3, 2\)"):
         layer.load_state_dict({"weight": [[0.0] * 3] * 2, "bias": [0.0] * 3})
 
 
