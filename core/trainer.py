@@ -89,7 +89,7 @@ class Trainer:
         self.num_batches = None  # batches per epoch, when the loader has a len()
         self._interrupt_requested = False
         self._last_lr = optimizer.param_groups[0]["lr"]
-        self._window_weight = 1
+        self._window_size = 0  # samples in the current accumulation window
 
     # --- the loop -----------------------------------------------------------------------------
     def fit(self, train_loader, val_loader=None, resume_from=None) -> History:
@@ -186,16 +186,23 @@ class Trainer:
         return self._totals.means()
 
     def _accumulate(self, prediction, pending):
-        """Backward one batch of a window, weighted so the window's gradient is the mean over all
-        its samples (a mean loss's gradient is per batch, and batches may differ in size)."""
-        weight = len(prediction) if self.loss.reduction == "mean" else 1
-        self.model.backward(self.loss.backward() * weight)
-        self._window_weight = weight + (self._window_weight if pending else 0)
+        """Backward one batch of a window so that the window's gradient is that of its whole loss.
+
+        A summed loss needs nothing: the batch sums add up to the window's sum. A mean loss's
+        gradient is per batch and batches may differ in size, so each batch's gradient is weighted
+        by its size here and the total divided by the window's size before the step.
+        """
+        gradient = self.loss.backward()
+        if self.loss.reduction == "mean":
+            size = len(prediction)
+            gradient = gradient * size
+            self._window_size = size + (self._window_size if pending else 0)
+        self.model.backward(gradient)
         return pending + 1
 
     def _step(self, accumulated):
-        if accumulated and self._window_weight != 1:
-            scale = 1.0 / self._window_weight
+        if accumulated and self.loss.reduction == "mean":
+            scale = 1.0 / self._window_size
             for param in self._parameters():
                 if param.grad is not None:
                     param.grad = param.grad * scale
