@@ -232,6 +232,28 @@ class Tensor:
     def argmax(self, dim=1):
         return self._reduce(self.backend.argmax, dim)
 
+    def _check_dim(self, dim, what):
+        if isinstance(dim, bool) or dim not in (0, 1, -1, -2):
+            raise ValueError(f"{what}: dim must be 0 or 1 for a 2-D tensor, got {dim!r}")
+
+    def logsumexp(self, dim=1):
+        """log(sum(exp(x))) along dim (kept 2-D), shifted by the maximum so exp never overflows."""
+        self._check_dim(dim, "logsumexp")
+        peak = self.max(dim)
+        return (self - peak).exp().sum(dim).log() + peak
+
+    def log_softmax(self, dim=1):
+        """x - logsumexp(x) along dim: log-probabilities, stable for any logits."""
+        self._check_dim(dim, "log_softmax")
+        shifted = self - self.max(dim)
+        return shifted - shifted.exp().sum(dim).log()
+
+    def softmax(self, dim=1):
+        """exp(x) / sum(exp(x)) along dim, after subtracting the maximum so exp never overflows."""
+        self._check_dim(dim, "softmax")
+        powers = (self - self.max(dim)).exp()
+        return powers / powers.sum(dim)
+
     def gather_columns(self, indices):
         """An (n, 1) column holding row i's value at column indices[i]."""
         return self._wrap(self.backend.gather_columns(self.data, list(indices)))

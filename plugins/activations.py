@@ -1,6 +1,9 @@
-"""Activations: element-wise functions with their exact derivatives."""
+"""Activations: element-wise functions with their exact derivatives, and the row-wise softmaxes."""
+
+import math
 
 import lamina
+from lamina.component import component, field, integer, number, one_of
 from lamina.nn import Module
 
 
@@ -37,6 +40,124 @@ class Tanh(Module):
         return grad * (1.0 - self.out ** 2)
 
 
+class Identity(Module):
+    """Returns its input unchanged (a placeholder layer); the gradient passes straight through."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad):
+        return grad
+
+
+@component
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope * x otherwise; d/dx = 1 or negative_slope."""
+
+    negative_slope: float = field(default=0.01, validator=number)
+
+    def forward(self, x):
+        self.slope = lamina.where(x > 0.0, 1.0, self.negative_slope)
+        return x * self.slope
+
+    def backward(self, grad):
+        return grad * self.slope
+
+
+@component
+class ELU(Module):
+    """x for x > 0, alpha (e^x - 1) otherwise; d/dx = 1 or alpha e^x (alpha at 0, as PyTorch)."""
+
+    alpha: float = field(default=1.0, validator=number)
+
+    def forward(self, x):
+        self.positive = x > 0.0
+        # exp of min(x, 0): the positive side never needs it, so it can never overflow.
+        self.scaled_exp = x.minimum(0.0).exp() * self.alpha
+        return lamina.where(self.positive, x, self.scaled_exp - self.alpha)
+
+    def backward(self, grad):
+        return grad * lamina.where(self.positive, 1.0, self.scaled_exp)
+
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+GELU_CUBIC = 0.044715
+
+
+@component
+class GELU(Module):
+    """x Phi(x), Phi the standard normal CDF; approximate="tanh" uses
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). Each has its own exact derivative."""
+
+    approximate: str = field(default="none", validator=one_of("none", "tanh"))
+
+    def forward(self, x):
+        self.x = x
+        if self.approximate == "tanh":
+            self.t = ((x + x ** 3 * GELU_CUBIC) * SQRT_2_OVER_PI).tanh()
+            return x * (self.t + 1.0) * 0.5
+        self.cdf = ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0) * 0.5
+        return x * self.cdf
+
+    def backward(self, grad):
+        x = self.x
+        if self.approximate == "tanh":
+            t = self.t
+            inner_slope = (x ** 2 * (3.0 * GELU_CUBIC) + 1.0) * SQRT_2_OVER_PI
+            return grad * ((t + 1.0) * 0.5 + x * (1.0 - t ** 2) * inner_slope * 0.5)
+        density = (x ** 2 * -0.5).exp() * (1.0 / math.sqrt(2.0 * math.pi))
+        return grad * (self.cdf + x * density)
+
+
+class SiLU(Module):
+    """x sigmoid(x) (also called swish); d/dx = s (1 + x (1 - s))."""
+
+    def forward(self, x):
+        self.x = x
+        self.s = x.sigmoid()
+        return x * self.s
+
+    def backward(self, grad):
+        s = self.s
+        return grad * s * (self.x * (1.0 - s) + 1.0)
+
+
+def _dim(instance, attribute, value):
+    integer(instance, attribute, value)
+    one_of(0, 1, -1, -2)(instance, attribute, value)
+
+
+@component
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along dim (1: over each sample's features), max-shifted for stability.
+    The gradient is the softmax Jacobian applied to grad: y (grad - sum(grad y))."""
+
+    dim: int = field(default=1, validator=_dim)
+
+    def forward(self, x):
+        self.out = x.softmax(self.dim)
+        return self.out
+
+    def backward(self, grad):
+        y = self.out
+        return y * (grad - (grad * y).sum(self.dim))
+
+
+@component
+class LogSoftmax(Module):
+    """x - log(sum(exp(x))) along dim, computed after subtracting the maximum;
+    d/dx applied to grad: grad - softmax(x) sum(grad)."""
+
+    dim: int = field(default=1, validator=_dim)
+
+    def forward(self, x):
+        self.out = x.log_softmax(self.dim)
+        return self.out
+
+    def backward(self, grad):
+        return grad - self.out.exp() * grad.sum(self.dim)
+
+
 @lamina.hookimpl
 def lamina_register_modules():
-    return [ReLU, Sigmoid, Tanh]
+    return [ReLU, Sigmoid, Tanh, Identity, LeakyReLU, ELU, GELU, SiLU, Softmax, LogSoftmax]

@@ -1,5 +1,7 @@
 """Layers with parameters or state: Linear, Dropout, BatchNorm1d."""
 
+import math
+
 import lamina
 from lamina.component import at_least, boolean, component, field, in_range, integer, number
 from lamina.errors import ShapeError
@@ -16,6 +18,19 @@ def check_features(layer, x, expected):
         )
 
 
+PYTORCH_LINEAR_INIT = "pytorch"
+
+
+def initializer_name(layer, attribute, value):
+    """A registered initializer's name, or "pytorch" for torch.nn.Linear's default."""
+    registered = lamina.registry().names("initializers")
+    if value != PYTORCH_LINEAR_INIT and value not in registered:
+        raise ValueError(
+            f"{type(layer).__name__}({attribute.name}={value!r}): {attribute.name} must be "
+            f"{PYTORCH_LINEAR_INIT!r} or a registered initializer ({', '.join(registered)}), got {value!r}"
+        )
+
+
 @component
 class Linear(Module):
     """y = x W^T + b, with W stored (out_features, in_features) as in PyTorch."""
@@ -23,12 +38,24 @@ class Linear(Module):
     in_features: int = field(validator=[integer, at_least(1)])
     out_features: int = field(validator=[integer, at_least(1)])
     has_bias: bool = field(default=True, alias="bias", validator=boolean)
-    init: str = field(default="kaiming_normal")
+    init: str = field(default="kaiming_normal", validator=initializer_name)
 
     def __attrs_post_init__(self):
         self.weight = Parameter(lamina.zeros(self.out_features, self.in_features))
-        lamina.registry().get("initializers", self.init)(self.weight)
         self.bias = Parameter(lamina.zeros(1, self.out_features)) if self.has_bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Start from `init`: a registered initializer fills the weight and the bias starts at zero,
+        or "pytorch" gives torch.nn.Linear's own start, weight and bias both uniform in
+        +-1/sqrt(in_features) (its kaiming_uniform_ with a = sqrt(5), and the same bound for the bias)."""
+        if self.init == PYTORCH_LINEAR_INIT:
+            lamina.nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+            if self.bias is not None:
+                bound = 1.0 / math.sqrt(self.in_features)
+                lamina.nn.init.uniform_(self.bias, -bound, bound)
+        else:
+            lamina.registry().get("initializers", self.init)(self.weight)
 
     def forward(self, x):
         check_features(self, x, self.in_features)

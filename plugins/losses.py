@@ -1,8 +1,10 @@
-"""Losses: MSELoss and BCELoss, with PyTorch's reductions."""
+"""Losses, with PyTorch's names, arguments and reductions ("mean", "sum", "none")."""
 
 import lamina
-from lamina.component import component, field, one_of
+from lamina.component import component, field, greater_than, in_range, integer, number, one_of
+from lamina.errors import ShapeError
 from lamina.loss import REDUCTIONS, Loss
+from lamina.tensor import Tensor
 
 
 @component
@@ -41,6 +43,228 @@ class BCELoss(Loss):
         return (p - t) / ((1.0 - p) * p) * self.reduction_scale(p.numel())
 
 
+@component
+class L1Loss(Loss):
+    """Mean absolute error: mean(|prediction - target|); the gradient is sign(prediction - target)."""
+
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+
+    def forward(self, prediction, target):
+        self.check_same_shape(prediction, target)
+        self.difference = prediction - target
+        return self.reduce(self.difference.abs())
+
+    def backward(self):
+        return self.difference.sign() * self.reduction_scale(self.difference.numel())
+
+
+@component
+class HuberLoss(Loss):
+    """Squared error near zero, absolute error beyond delta:
+    0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) elsewhere; the gradient is d clamped to
+    [-delta, delta]."""
+
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+    delta: float = field(default=1.0, validator=[number, greater_than(0)])
+
+    def forward(self, prediction, target):
+        self.check_same_shape(prediction, target)
+        d = self.difference = prediction - target
+        size = d.abs()
+        quadratic = d ** 2 * 0.5
+        linear = (size - 0.5 * self.delta) * self.delta
+        return self.reduce(lamina.where(size <= self.delta, quadratic, linear))
+
+    def backward(self):
+        d = self.difference
+        return d.clamp(-self.delta, self.delta) * self.reduction_scale(d.numel())
+
+
+def _optional_row(name):
+    """A per-column weight given as a list of numbers (or a one-row Tensor), kept as a list so the
+    loss's config stays plain data."""
+
+    def convert(value):
+        if value is None:
+            return None
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], (list, tuple)):
+            value = value[0]
+        if not isinstance(value, (list, tuple)) or not value or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+        ):
+            raise TypeError(f"{name} must be a list of numbers, one per column, got {value!r}")
+        return [float(v) for v in value]
+
+    return convert
+
+
+@component
+class BCEWithLogitsLoss(Loss):
+    """Sigmoid then binary cross-entropy in one stable step, on logits x:
+    max(x, 0) - x t + log(1 + e^-|x|), which never overflows; the gradient is sigmoid(x) - t.
+
+    `pos_weight` (one number per column) weighs the positive term, `weight` rescales each column's
+    loss, as in PyTorch."""
+
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+    pos_weight: list | None = field(default=None, converter=_optional_row("BCEWithLogitsLoss pos_weight"))
+    weight: list | None = field(default=None, converter=_optional_row("BCEWithLogitsLoss weight"))
+
+    def _column_weights(self, values, prediction):
+        if values is None:
+            return None
+        columns = prediction.shape[1]
+        if len(values) not in (1, columns):
+            raise ShapeError(
+                f"BCEWithLogitsLoss has {len(values)} weights but the prediction has {columns} columns"
+            )
+        return lamina.tensor([values])
+
+    def forward(self, prediction, target):
+        self.check_same_shape(prediction, target)
+        x, t = prediction, target
+        self.x, self.target = x, t
+        self.column_weight = self._column_weights(self.weight, x)
+        positive = self._column_weights(self.pos_weight, x)
+        softplus_of_minus_x = x.clamp(max=0.0) * -1.0 + (x.abs() * -1.0).exp().log1p()  # log(1 + e^-x)
+        if positive is None:
+            self.positive_scale = None
+            losses = (1.0 - t) * x + softplus_of_minus_x
+        else:
+            # -(p t log s(x) + (1 - t) log(1 - s(x))) = (1 - t) x + (1 + (p - 1) t) log(1 + e^-x)
+            self.positive_scale = (positive - 1.0) * t + 1.0
+            losses = (1.0 - t) * x + self.positive_scale * softplus_of_minus_x
+        if self.column_weight is not None:
+            losses = losses * self.column_weight
+        return self.reduce(losses)
+
+    def backward(self):
+        x, t = self.x, self.target
+        s = x.sigmoid()
+        if self.positive_scale is None:
+            grad = s - t
+        else:
+            grad = (1.0 - t) - self.positive_scale * (1.0 - s)
+        if self.column_weight is not None:
+            grad = grad * self.column_weight
+        return grad * self.reduction_scale(x.numel())
+
+
+def class_indices(loss, prediction, target):
+    """Class-index targets as a list of ints, from an (N, 1) tensor or a list of ints, with an error
+    naming the loss for a wrong count, a non-integer or an out-of-range class."""
+    name = type(loss).__name__
+    rows, classes = prediction.shape
+    if isinstance(target, Tensor):
+        if target.shape[1] != 1:
+            raise ShapeError(
+                f"{name} got a target of shape {target.shape} for a prediction of shape "
+                f"{prediction.shape}; expected class indices as ({rows}, 1)"
+                + (f" or class probabilities as ({rows}, {classes})" if loss.accepts_probabilities else "")
+            )
+        values = [row[0] for row in target.tolist()]
+    elif isinstance(target, (list, tuple)):
+        values = list(target)
+    else:
+        raise TypeError(f"{name} expects the target as a lamina Tensor or a list of ints, got {type(target).__name__}")
+    if len(values) != rows:
+        raise ShapeError(f"{name} got {len(values)} targets for a batch of {rows} predictions")
+    indices = []
+    for i, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise TypeError(f"{name} target {i} is {value!r}; class indices must be integers")
+        index = int(value)
+        if index != loss.ignore_index and not 0 <= index < classes:
+            raise IndexError(
+                f"{name} target {i} is class {index}, outside 0..{classes - 1} "
+                f"(the prediction has {classes} classes)"
+            )
+        indices.append(index)
+    return indices
+
+
+class _ClassificationLoss(Loss):
+    """What NLLLoss and CrossEntropyLoss share: class-index targets and ignore_index."""
+
+    accepts_probabilities = False
+
+    def _index_targets(self, prediction, indices):
+        """The target distribution as a tensor (one-hot rows, zero rows where ignored) and the
+        number of samples that count."""
+        classes = prediction.shape[1]
+        kept = [i != self.ignore_index for i in indices]
+        one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], classes)
+        keep = lamina.tensor([[1.0 if k else 0.0] for k in kept])
+        return one_hot * keep, keep, sum(kept)
+
+    def _reduce_rows(self, losses, count):
+        """Reduce per-sample losses; the mean is over the samples not ignored, as PyTorch's."""
+        if self.reduction == "mean":
+            return losses.sum() / count if count else float("nan")
+        return self.reduce(losses)
+
+    def _row_scale(self, count):
+        if self.reduction == "mean":
+            return 1.0 / count if count else float("nan")
+        return 1.0
+
+
+@component
+class NLLLoss(_ClassificationLoss):
+    """Negative log-likelihood of log-probabilities (LogSoftmax's output) at each target class:
+    -log_probs[i, target[i]]; targets are class indices, an (N, 1) tensor or a list of ints."""
+
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+    ignore_index: int = field(default=-100, validator=integer)
+
+    def forward(self, prediction, target):
+        indices = class_indices(self, prediction, target)
+        chosen, keep, self.count = self._index_targets(prediction, indices)
+        self.chosen = chosen
+        return self._reduce_rows((prediction * chosen).sum(1) * -1.0, self.count)
+
+    def backward(self):
+        return self.chosen * (-self._row_scale(self.count))
+
+
+@component
+class CrossEntropyLoss(_ClassificationLoss):
+    """Cross-entropy of logits: LogSoftmax then NLLLoss in one stable step.
+
+    The target is class indices (an (N, 1) tensor or a list of ints) or class probabilities (an
+    (N, C) tensor). label_smoothing = e mixes the target with the uniform distribution:
+    q = (1 - e) target + e / C. The loss per sample is -sum_c q_c log_softmax(x)_c, and its gradient
+    softmax(x) sum(q) - q."""
+
+    accepts_probabilities = True
+
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+    ignore_index: int = field(default=-100, validator=integer)
+    label_smoothing: float = field(default=0.0, validator=[number, in_range(0, 1)])
+
+    def forward(self, prediction, target):
+        rows, classes = prediction.shape
+        if isinstance(target, Tensor) and target.shape == prediction.shape:
+            distribution, keep, self.count = target, None, rows  # class probabilities
+        else:
+            indices = class_indices(self, prediction, target)
+            distribution, keep, self.count = self._index_targets(prediction, indices)
+        e = self.label_smoothing
+        if e:
+            uniform = e / classes
+            distribution = distribution * (1.0 - e) + (uniform if keep is None else keep * uniform)
+        self.distribution = distribution
+        self.log_probs = prediction.log_softmax(1)
+        return self._reduce_rows((self.log_probs * distribution).sum(1) * -1.0, self.count)
+
+    def backward(self):
+        q = self.distribution
+        grad = self.log_probs.exp() * q.sum(1) - q
+        return grad * self._row_scale(self.count)
+
+
 @lamina.hookimpl
 def lamina_register_losses():
-    return [MSELoss, BCELoss]
+    return [MSELoss, BCELoss, L1Loss, HuberLoss, BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss]

@@ -9,9 +9,9 @@ from ..module import Module
 from ..registry import registry
 from ..sequential import Sequential
 from ..tensor import Buffer, Parameter
-from . import functional
+from . import functional, init, utils
 
-__all__ = ["Buffer", "Loss", "Module", "Parameter", "Sequential", "functional"]
+__all__ = ["Buffer", "Loss", "Module", "Parameter", "Sequential", "functional", "init", "utils"]
 
 
 def __getattr__(name):

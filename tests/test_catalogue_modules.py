@@ -1,0 +1,123 @@
+"""The catalogue's activations and LayerNorm: gradient checks, PyTorch parity, errors."""
+
+import math
+
+import pytest
+from conftest import assert_close, to_torch
+
+import lamina
+from lamina import nn
+from lamina.gradcheck import check_module_gradients
+
+# name -> (lamina module, torch module), built from a torch namespace.
+MODULES = {
+    "identity": (lambda: nn.Identity(), lambda t: t.nn.Identity()),
+    "leaky_relu": (lambda: nn.LeakyReLU(), lambda t: t.nn.LeakyReLU()),
+    "leaky_relu_0.2": (lambda: nn.LeakyReLU(0.2), lambda t: t.nn.LeakyReLU(0.2)),
+    "elu": (lambda: nn.ELU(), lambda t: t.nn.ELU()),
+    "elu_alpha": (lambda: nn.ELU(alpha=0.7), lambda t: t.nn.ELU(alpha=0.7)),
+    "gelu": (lambda: nn.GELU(), lambda t: t.nn.GELU()),
+    "gelu_tanh": (lambda: nn.GELU(approximate="tanh"), lambda t: t.nn.GELU(approximate="tanh")),
+    "silu": (lambda: nn.SiLU(), lambda t: t.nn.SiLU()),
+    "softmax": (lambda: nn.Softmax(dim=1), lambda t: t.nn.Softmax(dim=1)),
+    "softmax_dim0": (lambda: nn.Softmax(dim=0), lambda t: t.nn.Softmax(dim=0)),
+    "log_softmax": (lambda: nn.LogSoftmax(dim=1), lambda t: t.nn.LogSoftmax(dim=1)),
+    "log_softmax_dim0": (lambda: nn.LogSoftmax(dim=0), lambda t: t.nn.LogSoftmax(dim=0)),
+    "layer_norm": (lambda: nn.LayerNorm(4), lambda t: t.nn.LayerNorm(4)),
+    "layer_norm_no_bias": (lambda: nn.LayerNorm((4,), bias=False), lambda t: t.nn.LayerNorm((4,), bias=False)),
+    "layer_norm_no_affine": (
+        lambda: nn.LayerNorm(4, eps=1e-3, elementwise_affine=False),
+        lambda t: t.nn.LayerNorm(4, eps=1e-3, elementwise_affine=False),
+    ),
+}
+
+
+def randomise_parameters(module):
+    """Move parameters away from their ones/zeros start, so the checks see them at work."""
+    for p in module.parameters():
+        p.copy_(lamina.randn(*p.shape) * 0.5 + 1.0)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_gradients(name):
+    module = MODULES[name][0]()
+    randomise_parameters(module)
+    check_module_gradients(module, lamina.randn(5, 4) * 2.0)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_matches_pytorch_forward_and_backward(torch, name):
+    make, make_torch = MODULES[name]
+    module, reference = make(), make_torch(torch)
+    randomise_parameters(module)
+    reference.load_state_dict({k: to_torch(torch, v).reshape(-1) for k, v in module.state_dict().items()})
+
+    x = lamina.randn(6, 4) * 3.0
+    grad = lamina.randn(6, 4)
+    x_torch = to_torch(torch, x).requires_grad_()
+    out = module(x)
+    out_torch = reference(x_torch)
+    out_torch.backward(to_torch(torch, grad))
+
+    assert_close(out, out_torch.detach())
+    assert_close(module.backward(grad), x_torch.grad)
+    torch_params = dict(reference.named_parameters())
+    assert sorted(torch_params) == sorted(name for name, _ in module.named_parameters())
+    for key, p in module.named_parameters():
+        assert_close(p.grad, torch_params[key].grad.reshape(1, -1))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_known_values(approximate):
+    # GELU(1) = Phi(1) = 0.841344746...; the tanh form is 0.841191990...
+    expected = {"none": 0.8413447460685429, "tanh": 0.8411919906082768}[approximate]
+    assert nn.GELU(approximate)(lamina.tensor([[1.0]])).item() == pytest.approx(expected, abs=1e-15)
+
+
+def test_elu_and_silu_do_not_overflow_for_large_inputs():
+    x = lamina.tensor([[1000.0, -1000.0]])
+    assert nn.ELU()(x).tolist() == [[1000.0, -1.0]]
+    assert nn.SiLU()(x).tolist() == [[1000.0, -0.0]]
+
+
+def test_softmaxes_are_stable_for_huge_logits():
+    x = lamina.tensor([[1000.0, 1001.0, 999.0]])
+    probabilities = nn.Softmax()(x).tolist()[0]
+    assert sum(probabilities) == pytest.approx(1.0, abs=1e-15)
+    assert probabilities[1] > probabilities[0] > probabilities[2] > 0
+    log_probabilities = nn.LogSoftmax()(x).tolist()[0]
+    assert log_probabilities[1] == pytest.approx(-math.log(1 + math.exp(-1) + math.exp(-2)), abs=1e-12)
+
+
+def test_layer_norm_rows_have_zero_mean_and_unit_variance():
+    out = nn.LayerNorm(5, eps=1e-12)(lamina.randn(3, 5) * 7.0 + 2.0)
+    for row in out.tolist():
+        assert sum(row) / 5 == pytest.approx(0.0, abs=1e-12)
+        assert sum(v * v for v in row) / 5 == pytest.approx(1.0, abs=1e-10)
+
+
+def test_layer_norm_state_dict_keys():
+    assert list(nn.LayerNorm(3).state_dict()) == ["weight", "bias"]
+    assert list(nn.LayerNorm(3, bias=False).state_dict()) == ["weight"]
+    assert list(nn.LayerNorm(3, elementwise_affine=False).state_dict()) == []
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: nn.LayerNorm((2, 3)), "one-element tuple"),
+        (lambda: nn.LayerNorm(0), "normalized_shape must be >= 1"),
+        (lambda: nn.LayerNorm(3, eps=0), "eps must be in"),
+        (lambda: nn.GELU(approximate="fast"), "approximate must be one of 'none', 'tanh'"),
+        (lambda: nn.Softmax(dim=2), "dim must be one of"),
+        (lambda: nn.LeakyReLU(negative_slope="x"), "negative_slope must be a number"),
+    ],
+)
+def test_invalid_hyper_parameters_are_named(make, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        make()
+
+
+def test_layer_norm_names_a_wrong_feature_count():
+    with pytest.raises(lamina.ShapeError, match=r"LayerNorm\(normalized_shape=3\) got input with 4 features \(batch of 2\)"):
+        nn.LayerNorm(3)(lamina.randn(2, 4))
