@@ -15,6 +15,7 @@ runs (ModelCheckpoint saves there), `trainer.interrupted` is set, and `fit` retu
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import signal
 import threading
@@ -65,6 +66,12 @@ class Trainer:
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.scheduler_interval = scheduler_interval
+        self._scheduler_watches_a_metric = scheduler is not None and _step_takes_a_metric(scheduler)
+        if self._scheduler_watches_a_metric and scheduler_interval == "step":
+            raise ValueError(
+                f"Trainer: {type(scheduler).__name__} steps on a monitored value once per epoch; "
+                "use scheduler_interval='epoch'"
+            )
         # The History records each epoch first, so it is part of any checkpoint written at that
         # epoch's end; a History passed in `callbacks` becomes the trainer's own.
         histories = [c for c in callbacks if type(c) is History]
@@ -140,7 +147,10 @@ class Trainer:
             logs.update(validation)
         logs["lr"] = self._last_lr
         if self.scheduler is not None and self.scheduler_interval == "epoch":
-            self.scheduler.step()
+            if self._scheduler_watches_a_metric:  # ReduceLROnPlateau: steps on the validation loss
+                self.scheduler.step(logs.get("val_loss", logs["loss"]))
+            else:
+                self.scheduler.step()
         self._epoch_finished = True
         self._call("on_epoch_end", epoch, logs)
         if self._interrupt_requested:
@@ -435,6 +445,12 @@ def _check_components(model, loss, optimizer, scheduler, scheduler_interval):
             raise ValueError("Trainer scheduler was built on a different optimizer than the Trainer's")
     if scheduler_interval not in SCHEDULER_INTERVALS:
         raise ValueError(f"Trainer(scheduler_interval={scheduler_interval!r}): expected 'epoch' or 'step'")
+
+
+def _step_takes_a_metric(scheduler):
+    """A schedule whose step() needs a value to watch (ReduceLROnPlateau's `metrics`)."""
+    parameters = inspect.signature(scheduler.step).parameters.values()
+    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
 
 
 def _check_positive_int(name, value):

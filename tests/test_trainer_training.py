@@ -161,3 +161,49 @@ def test_evaluate_and_predict_run_in_eval_mode_and_restore_the_mode():
     assert model.training
     assert results["loss"] == pytest.approx(nn.MSELoss()(expected, y), rel=1e-12)
     assert results["mae"] == pytest.approx((expected - y).abs().mean(), rel=1e-12)
+
+
+def test_clip_grad_norm_clips_before_each_step_as_a_hand_loop_would():
+    from lamina.nn.utils import clip_grad_norm_
+
+    x, y = regression_data(12)
+    loader = DataLoader(TensorDataset(x * 10.0, y), batch_size=4)
+
+    def build():
+        lamina.manual_seed(4)
+        model = nn.Linear(3, 2)
+        return model, optim.SGD(model.parameters(), lr=0.01)
+
+    norms = []
+
+    class Norms(lamina.Callback):
+        def on_before_optimizer_step(self, trainer, optimizer):
+            norms.append(sum(v * v for p in optimizer.params for row in p.grad.tolist() for v in row) ** 0.5)
+
+    model, opt = build()
+    lamina.Trainer(model, nn.MSELoss(), opt, max_epochs=2, clip_grad_norm=1.0, callbacks=[Norms()]).fit(loader)
+    hand, hand_opt = build()
+    loss_fn = nn.MSELoss()
+    for _ in range(2):
+        for xb, yb in loader:
+            loss_fn(hand(xb), yb)
+            hand_opt.zero_grad()
+            hand.backward(loss_fn.backward())
+            clip_grad_norm_(hand.parameters(), 1.0)
+            hand_opt.step()
+    assert min(norms) > 1.0  # the hook sees the gradients before clipping; clipping mattered
+    assert model.weight.tolist() == hand.weight.tolist() and model.bias.tolist() == hand.bias.tolist()
+
+
+def test_reduce_lr_on_plateau_steps_on_the_validation_loss():
+    x, y = regression_data(12)
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=1e-4)  # too small to halve the loss
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5, threshold=0.5)
+    history = lamina.Trainer(model, nn.MSELoss(), opt, scheduler=plateau, max_epochs=3).fit(loader, loader)
+    # epoch 0 sets the best; epochs 1 and 2 do not improve it by half, each halving the rate after it
+    assert history["lr"] == [1e-4, 1e-4, 0.5e-4] and opt.param_groups[0]["lr"] == 0.25e-4
+    assert plateau.best == history["val_loss"][0]
+    with pytest.raises(ValueError, match="use scheduler_interval='epoch'"):
+        lamina.Trainer(model, nn.MSELoss(), opt, scheduler=plateau, scheduler_interval="step")
