@@ -65,8 +65,13 @@ class ProgressBar(Callback):
         return self.stream if self.stream is not None else sys.stderr
 
     def on_fit_start(self, trainer):
-        isatty = getattr(self._stream(), "isatty", None)
+        stream = self._stream()
+        isatty = getattr(stream, "isatty", None)
         self.enabled = bool(isatty and isatty())
+        try:
+            self.width = os.get_terminal_size(stream.fileno()).columns if self.enabled else 0
+        except (AttributeError, OSError, ValueError):
+            self.width = 0
 
     def on_epoch_start(self, trainer, epoch):
         if not self.enabled:
@@ -80,7 +85,9 @@ class ProgressBar(Callback):
             unit="batch",
             file=self._stream(),
             leave=self.leave,
-            dynamic_ncols=True,
+            # A terminal that reports no width (a bare pseudo-terminal) gets a fixed one.
+            dynamic_ncols=self.width > 0,
+            ncols=None if self.width > 0 else 100,
         )
 
     def on_train_batch_end(self, trainer, batch_index, logs):
