@@ -120,7 +120,8 @@ class Trainer:
                 pass
             except KeyboardInterrupt as error:
                 self.interrupted = True
-                self.stop_reason = f"interrupted at epoch {self.epoch}, after {self.batches_done} batches"
+                epoch, batches_done = self._resume_point()
+                self.stop_reason = f"interrupted at epoch {epoch}, after {batches_done} batches"
                 self._call("on_exception", error)
                 return self.history
             except BaseException as error:
@@ -291,11 +292,8 @@ class Trainer:
         Taken at the end of an epoch (ModelCheckpoint) it resumes at the next epoch; taken after an
         optimizer step inside an epoch (Ctrl-C) it resumes at the next batch.
         """
-        if self._epoch_finished:
-            progress = {"epoch": self.epoch + 1, "batches_done": 0}
-        else:
-            progress = {"epoch": self.epoch, "batches_done": self.batches_done}
-        progress["global_step"] = self.global_step
+        epoch, batches_done = self._resume_point()
+        progress = {"epoch": epoch, "batches_done": batches_done, "global_step": self.global_step}
         if progress["batches_done"]:
             progress["epoch_rng"] = self._epoch_rng
             progress["totals"] = self._totals.state_dict()
@@ -307,6 +305,12 @@ class Trainer:
             "trainer": progress,
             "rng": get_rng_state(),
         }
+
+    def _resume_point(self):
+        """(epoch, batches of it done) where a run resumed from now would continue."""
+        if self._epoch_finished:
+            return self.epoch + 1, 0
+        return self.epoch, self.batches_done
 
     def load_state_dict(self, state: dict) -> None:
         """Put the model, optimizer, scheduler, callbacks, progress and generator back as saved.

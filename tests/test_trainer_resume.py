@@ -111,6 +111,23 @@ def test_ctrl_c_mid_epoch_checkpoints_cleanly_and_resumes_bit_identically(tmp_pa
     assert outcome(resumed) == uninterrupted()
 
 
+class CtrlCInValidation(lamina.Callback):
+    def on_validation_start(self, trainer):
+        if trainer.epoch == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_during_validation_stops_once_the_epoch_has_ended(tmp_path):
+    checkpoint = str(tmp_path / "run.json")
+    trainer, train, validation = build_run([CtrlCInValidation(), lamina.callbacks.ModelCheckpoint(checkpoint)])
+    history = trainer.fit(train, validation)
+    assert trainer.interrupted and history.epochs == [0, 1, 2, 3, 4]
+    assert trainer.stop_reason == "interrupted at epoch 5, after 0 batches"
+    resumed, train, validation = build_run()
+    resumed.fit(train, validation, resume_from=checkpoint)
+    assert outcome(resumed) == uninterrupted()
+
+
 def test_resume_keeps_the_callbacks_state_and_the_csv_rows_before_the_checkpoint(tmp_path):
     checkpoint, log = str(tmp_path / "run.json"), str(tmp_path / "log.csv")
     stopping = lamina.callbacks.EarlyStopping(monitor="val_loss", patience=50)
