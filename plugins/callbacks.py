@@ -47,8 +47,21 @@ class Monitor:
         return logs[self.name]
 
 
+class ClosedWhenFitEnds(Callback):
+    """A callback that holds something open during fit (a bar, a file) closes it however fit ends."""
+
+    def close(self):
+        raise NotImplementedError
+
+    def on_fit_end(self, trainer):
+        self.close()
+
+    def on_exception(self, trainer, error):
+        self.close()
+
+
 @component
-class ProgressBar(Callback):
+class ProgressBar(ClosedWhenFitEnds):
     """A tqdm bar per epoch: batches done, loss and metrics, rate and time left.
 
     It draws only when its stream is a terminal, so logs and pipes stay clean.
@@ -98,15 +111,9 @@ class ProgressBar(Callback):
     def on_epoch_end(self, trainer, epoch, logs):
         if self.bar is not None:
             self.bar.set_postfix(_short(logs))
-            self._close()
+            self.close()
 
-    def on_fit_end(self, trainer):
-        self._close()
-
-    def on_exception(self, trainer, error):
-        self._close()
-
-    def _close(self):
+    def close(self):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -244,7 +251,7 @@ class ModelCheckpoint(Callback):
 
 
 @component
-class CSVLogger(Callback):
+class CSVLogger(ClosedWhenFitEnds):
     """One CSV row per epoch: the epoch and its logs, flushed as written.
 
     A resumed run keeps the rows of the epochs before the checkpoint and continues after them.
@@ -288,13 +295,7 @@ class CSVLogger(Callback):
         self.writer.writerow([epoch, *(logs.get(key, "") for key in self.keys)])
         self.file.flush()
 
-    def on_fit_end(self, trainer):
-        self._close()
-
-    def on_exception(self, trainer, error):
-        self._close()
-
-    def _close(self):
+    def close(self):
         if self.file is not None:
             self.file.close()
             self.file = self.writer = None
