@@ -55,11 +55,11 @@ class Trainer:
         grad_accumulation=1,
         clip_grad_norm=None,
     ):
-        _check_components(model, loss, optimizer, scheduler, scheduler_interval)
+        _check_components(model, loss, optimizer)
+        _check_scheduler(scheduler, scheduler_interval, optimizer)
         _check_positive_int("max_epochs", max_epochs)
         _check_positive_int("grad_accumulation", grad_accumulation)
-        if clip_grad_norm is not None and (isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float)) or not clip_grad_norm > 0):
-            raise ValueError(f"Trainer(clip_grad_norm={clip_grad_norm!r}): clip_grad_norm must be None or a number > 0")
+        _check_clip_grad_norm(clip_grad_norm)
         callbacks = _check_callbacks(callbacks)
         self.model = model
         self.loss = loss
@@ -67,11 +67,6 @@ class Trainer:
         self.scheduler = scheduler
         self.scheduler_interval = scheduler_interval
         self._scheduler_watches_a_metric = scheduler is not None and _step_takes_a_metric(scheduler)
-        if self._scheduler_watches_a_metric and scheduler_interval == "step":
-            raise ValueError(
-                f"Trainer: {type(scheduler).__name__} steps on a monitored value once per epoch; "
-                "use scheduler_interval='epoch'"
-            )
         # The History records each epoch first, so it is part of any checkpoint written at that
         # epoch's end; a History passed in `callbacks` becomes the trainer's own.
         histories = [c for c in callbacks if type(c) is History]
@@ -436,19 +431,33 @@ def _stop_at_next_step_on_ctrl_c(trainer):
 # --- argument checks ------------------------------------------------------------------------------
 
 
-def _check_components(model, loss, optimizer, scheduler, scheduler_interval):
+def _check_components(model, loss, optimizer):
     for value, kind, name in ((model, Module, "model"), (loss, Loss, "loss"), (optimizer, Optimizer, "optimizer")):
         if not isinstance(value, kind):
             raise TypeError(f"Trainer {name} must be a lamina {kind.__name__}, got {type(value).__name__}")
     if loss.reduction == "none":
         raise ValueError(f"Trainer needs a loss that reduces to one number; got {loss!r}")
-    if scheduler is not None:
-        if not isinstance(scheduler, LRScheduler):
-            raise TypeError(f"Trainer scheduler must be an LRScheduler, got {type(scheduler).__name__}")
-        if scheduler.optimizer is not optimizer:
-            raise ValueError("Trainer scheduler was built on a different optimizer than the Trainer's")
-    if scheduler_interval not in SCHEDULER_INTERVALS:
-        raise ValueError(f"Trainer(scheduler_interval={scheduler_interval!r}): expected 'epoch' or 'step'")
+
+
+def _check_scheduler(scheduler, interval, optimizer):
+    if interval not in SCHEDULER_INTERVALS:
+        raise ValueError(f"Trainer(scheduler_interval={interval!r}): expected 'epoch' or 'step'")
+    if scheduler is None:
+        return
+    if not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"Trainer scheduler must be an LRScheduler, got {type(scheduler).__name__}")
+    if scheduler.optimizer is not optimizer:
+        raise ValueError("Trainer scheduler was built on a different optimizer than the Trainer's")
+    if interval == "step" and _step_takes_a_metric(scheduler):
+        raise ValueError(
+            f"Trainer: {type(scheduler).__name__} steps on a monitored value once per epoch; "
+            "use scheduler_interval='epoch'"
+        )
+
+
+def _check_clip_grad_norm(value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        raise ValueError(f"Trainer(clip_grad_norm={value!r}): clip_grad_norm must be None or a number > 0")
 
 
 def _step_takes_a_metric(scheduler):

@@ -103,7 +103,8 @@ def test_should_stop_ends_training_after_the_current_epoch():
     trainer, loader = tiny_run([StopInFirstBatch(), r], max_epochs=5)
     history = trainer.fit(loader)
     assert history.epochs == [0]
-    assert [c for c in r.calls if c[0] == "on_train_batch_end"] == [("on_train_batch_end", 0), ("on_train_batch_end", 1)]
+    batch_ends = [c for c in r.calls if c[0] == "on_train_batch_end"]
+    assert batch_ends == [("on_train_batch_end", 0), ("on_train_batch_end", 1)]
     assert r.calls[-1] == ("on_fit_end",)
 
 

@@ -157,7 +157,8 @@ def test_resuming_from_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
         trainer.fit(train, resume_from=model_file)
     partial = str(tmp_path / "partial.json")
     lamina.save({"model": trainer.model.state_dict()}, partial)
-    with pytest.raises(ValueError, match="cannot resume from .*partial.json: not a training checkpoint: it has no 'optimizer'"):
+    expected = "cannot resume from .*partial.json: not a training checkpoint: it has no 'optimizer'"
+    with pytest.raises(ValueError, match=expected):
         trainer.fit(train, resume_from=partial)
 
 
