@@ -18,7 +18,10 @@ The hooks of one `fit`, in the order the Trainer calls them:
 
 If fit is interrupted by an error or Ctrl-C, `on_exception(trainer, error)` runs instead of the
 hooks that did not happen (and instead of on_fit_end). Every hook receives the trainer first;
-setting `trainer.should_stop = True` ends training after the current epoch.
+setting `trainer.should_stop = True` ends training after the current epoch. Setting it in
+on_before_backward when the loss is NaN or infinite (TerminateOnNaN) ends training at once, with
+no step on that loss: on_fit_end follows directly. `trainer.resumed` tells a fit that continues
+from a checkpoint (whose callback state is already loaded by on_fit_start) from a fresh one.
 
 A callback that carries state across epochs (a best score, a wait counter) returns it from
 `state_dict()` and takes it back in `load_state_dict()`; checkpoints keep it, under the callback's

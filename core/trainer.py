@@ -82,6 +82,7 @@ class Trainer:
         self.batches_done = 0
         self.global_step = 0
         self.should_stop = False
+        self.resumed = False  # this fit continues from a checkpoint
         self.interrupted = False
         self.stop_reason = None
         self._epoch_finished = False
@@ -100,6 +101,7 @@ class Trainer:
             self.load_checkpoint(resume_from)
         else:
             self._reset_progress()
+        self.resumed = resume_from is not None
         self._hooks = implemented_hooks([self.history, *self.callbacks])
         self.num_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
         self.should_stop = self.interrupted = self._interrupt_requested = False

@@ -148,7 +148,7 @@ class EarlyStopping(Callback):
         self.stopped_epoch = None
 
     def on_fit_start(self, trainer):
-        if trainer.epoch == 0 and trainer.batches_done == 0:  # a fresh run, not a resumed one
+        if not trainer.resumed:
             self._reset()
 
     def on_epoch_end(self, trainer, epoch, logs):
@@ -267,8 +267,7 @@ class CSVLogger(ClosedWhenFitEnds):
         self.keys = None
 
     def on_fit_start(self, trainer):
-        resumed = trainer.epoch > 0 or trainer.batches_done > 0
-        kept = self._rows_before(trainer.epoch) if (resumed or self.append) else []
+        kept = self._rows_before(trainer.epoch) if (trainer.resumed or self.append) else []
         self.file = open(self.filename, "w", newline="")
         self.writer = csv.writer(self.file, delimiter=self.separator)
         self.keys = kept[0][1:] if kept else None
@@ -331,7 +330,7 @@ class LearningRateMonitor(Callback):
         self.lrs = {}
 
     def on_fit_start(self, trainer):
-        if trainer.epoch == 0 and trainer.batches_done == 0:
+        if not trainer.resumed:
             self.lrs = {}
 
     def on_epoch_start(self, trainer, epoch):
