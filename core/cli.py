@@ -15,6 +15,7 @@ import lamina
 from .config import build_model, build_run, default_config, read_config
 from .csvdata import read_csv, write_csv
 from .errors import ConfigError, LaminaError
+from .format import folder_to_save_into, format_for
 from .summary import format_summary, summarize
 
 
@@ -28,7 +29,9 @@ class EpochPrinter(lamina.Callback):
     def on_epoch_end(self, trainer, epoch, logs):
         if epoch % self.every == 0 or epoch == trainer.max_epochs - 1 or trainer.should_stop:
             values = " | ".join(
-                f"{k} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.6f}" for k, v in logs.items() if k != "lr"
+                f"{k} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.6f}"
+                for k, v in logs.items()
+                if k != "lr"
             )
             print(f"Epoch {epoch:3d} | {values}", file=self.stream, flush=True)
 
@@ -43,7 +46,7 @@ def load_model(path):
     if isinstance(loaded, dict):
         loaded = loaded.get("model")
     if not isinstance(loaded, lamina.nn.Module):
-        raise ConfigError(f"{path}: holds no model (a checkpoint without a \"model\" entry?)")
+        raise ConfigError(f'{path}: holds no model (a checkpoint without a "model" entry?)')
     return loaded
 
 
@@ -51,7 +54,9 @@ def load_model(path):
 
 
 def add_train(commands):
-    parser = commands.add_parser("train", help="train from a config file (default: the lesson's circle classifier)")
+    parser = commands.add_parser(
+        "train", help="train from a config file (default: the lesson's circle classifier)"
+    )
     parser.add_argument("config", nargs="?", help="a TOML run config, e.g. examples/circle.toml")
     parser.add_argument("--epochs", type=int, help="override the config's trainer max_epochs")
     parser.add_argument("--seed", type=int, help="override the config's seed")
@@ -66,6 +71,9 @@ def command_train(args):
         config, source = default_config(), "circle.toml (built in)"
     else:
         config, source = read_config(args.config), args.config
+    if args.out:  # find out now, not after training, that the model could not be saved there
+        format_for(args.out)
+        folder_to_save_into(args.out)
     run = build_run(config, epochs=args.epochs, seed=args.seed, source=source)
     run.trainer.callbacks.append(EpochPrinter())
     if args.checkpoint:
@@ -90,11 +98,19 @@ def command_train(args):
 
 
 def add_evaluate(commands):
-    parser = commands.add_parser("evaluate", help="a saved model's metrics on a CSV file or a registered dataset")
+    parser = commands.add_parser(
+        "evaluate", help="a saved model's metrics on a CSV file or a registered dataset"
+    )
     parser.add_argument("model", help="a model file written by lamina train --out or lamina.save")
-    parser.add_argument("--data", required=True, help="a CSV file (inputs, then target columns) or a dataset name")
-    parser.add_argument("--targets", type=int, default=1, help="how many trailing CSV columns are targets (1)")
-    parser.add_argument("--metrics", nargs="+", default=["accuracy"], help="registered metrics (accuracy)")
+    parser.add_argument(
+        "--data", required=True, help="a CSV file (inputs, then target columns) or a dataset name"
+    )
+    parser.add_argument(
+        "--targets", type=int, default=1, help="how many trailing CSV columns are targets (1)"
+    )
+    parser.add_argument(
+        "--metrics", nargs="+", default=["accuracy"], help="registered metrics (accuracy)"
+    )
     parser.add_argument("--loss", help="also report this registered loss, e.g. BCELoss")
     parser.set_defaults(run=command_evaluate)
 
@@ -119,10 +135,12 @@ def evaluation_data(data, target_columns):
         table = read_csv(data)
         width = table.shape[1]
         if not 1 <= target_columns < width:
-            raise ConfigError(f"{data}: --targets {target_columns} leaves no input columns out of {width}")
+            raise ConfigError(
+                f"{data}: --targets {target_columns} leaves no input columns out of {width}"
+            )
         rows = table.tolist()
         inputs = lamina.tensor([row[: width - target_columns] for row in rows])
-        targets = lamina.tensor([row[width - target_columns:] for row in rows])
+        targets = lamina.tensor([row[width - target_columns :] for row in rows])
         return inputs, targets
     return lamina.registry().create("datasets", data)
 
@@ -131,9 +149,13 @@ def evaluation_data(data, target_columns):
 
 
 def add_predict(commands):
-    parser = commands.add_parser("predict", help="a saved model's outputs for the rows of a CSV file, as CSV")
+    parser = commands.add_parser(
+        "predict", help="a saved model's outputs for the rows of a CSV file, as CSV"
+    )
     parser.add_argument("model", help="a model file")
-    parser.add_argument("input", help="a CSV file of inputs, one row per sample (a header line is skipped)")
+    parser.add_argument(
+        "input", help="a CSV file of inputs, one row per sample (a header line is skipped)"
+    )
     parser.add_argument("--out", help="write the CSV here instead of to standard output")
     parser.set_defaults(run=command_predict)
 
@@ -156,7 +178,9 @@ def command_predict(args):
 def add_summary(commands):
     parser = commands.add_parser("summary", help="each layer's output width and parameter count")
     parser.add_argument("source", help="a model file, or a TOML run config")
-    parser.add_argument("--input-width", type=int, help="the input's feature count, if no layer declares it")
+    parser.add_argument(
+        "--input-width", type=int, help="the input's feature count, if no layer declares it"
+    )
     parser.set_defaults(run=command_summary)
 
 

@@ -37,7 +37,7 @@ import attrs
 
 from .data import DataLoader, TensorDataset
 from .errors import ConfigError, UnknownComponentError
-from .registry import registry
+from .registry import KINDS, registry
 from .rng import manual_seed
 from .sequential import Sequential
 from .tensor import Tensor
@@ -99,20 +99,21 @@ def build_run(config: dict, *, epochs=None, seed=None, source="config") -> Run:
     )
     scheduler = None
     if "scheduler" in config:
-        scheduler = build_component("schedulers", table(config, "scheduler", source), f"{source} [scheduler]", optimizer)
+        scheduler = build_component(
+            "schedulers", table(config, "scheduler", source), f"{source} [scheduler]", optimizer
+        )
     callbacks = config.get("callbacks", [])
     if not isinstance(callbacks, list):
         raise ConfigError(f"{source}: callbacks must be a list of tables ([[callbacks]] sections)")
     callbacks = [
-        build_component("callbacks", entry, f"{source} [[callbacks]] {index}") for index, entry in enumerate(callbacks)
+        build_component("callbacks", entry, f"{source} [[callbacks]] {index}")
+        for index, entry in enumerate(callbacks)
     ]
     settings = dict(table(config, "trainer", source, required=False))
     if epochs is not None:
         settings["max_epochs"] = epochs
-    trainer = build_component(
-        None, settings, f"{source} [trainer]", model, loss, optimizer, factory=Trainer,
-        scheduler=scheduler, callbacks=callbacks,
-    )
+    wired = {"scheduler": scheduler, "callbacks": callbacks}
+    trainer = construct(Trainer, settings, f"{source} [trainer]", model, loss, optimizer, **wired)
     return Run(config, model, trainer, train, validation, test)
 
 
@@ -125,23 +126,31 @@ def build_model(section: dict, where: str) -> Sequential:
             f'{where}: layers must be a non-empty list of tables like {{ name = "Linear", in_features = 2, '
             "out_features = 16 }"
         )
-    return Sequential(*(build_component("modules", layer, f"{where} layers[{i}]") for i, layer in enumerate(layers)))
+    return Sequential(
+        *(build_component("modules", layer, f"{where} layers[{i}]") for i, layer in enumerate(layers))
+    )
 
 
-def build_component(kind, section, where, *args, factory=None, **wired):
-    """`name` looked up in the registry (kind), called with `args`, `wired` and the section's
-    other keys as keyword arguments; with `factory` given the section has no name."""
+def build_component(kind, section, where, *args):
+    """The component of `kind` the section's `name` registers, called with `args` and the
+    section's other keys as keyword arguments."""
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: expected a table, got {section!r}")
     arguments = dict(section)
-    if factory is None:
-        name = arguments.pop("name", None)
-        if not isinstance(name, str):
-            raise ConfigError(f"{where}: name must be a string naming a registered {kind} component, got {name!r}")
-        try:
-            factory = registry().get(kind, name)
-        except UnknownComponentError as error:
-            raise UnknownComponentError(f"{where}: {error}") from None
+    name = arguments.pop("name", None)
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"{where}: name must be a string naming a registered {KINDS[kind]}, got {name!r}"
+        )
+    try:
+        factory = registry().get(kind, name)
+    except UnknownComponentError as error:
+        raise UnknownComponentError(f"{where}: {error}") from None
+    return construct(factory, arguments, where, *args)
+
+
+def construct(factory, arguments, where, *args, **wired):
+    """factory(*args, **wired, **arguments), with a mistake in `arguments` named by key."""
     check_arguments(factory, arguments, where)
     try:
         return factory(*args, **wired, **arguments)
@@ -171,7 +180,9 @@ def build_loaders(section: dict, where: str):
     """Train, validation and test loaders over the dataset's rows, in that order."""
     check_keys(section, DATA_KEYS, where)
     dataset = build_component("datasets", section.get("dataset"), f"{where} dataset")
-    if not (isinstance(dataset, tuple) and len(dataset) == 2 and all(isinstance(t, Tensor) for t in dataset)):
+    if not (
+        isinstance(dataset, tuple) and len(dataset) == 2 and all(isinstance(t, Tensor) for t in dataset)
+    ):
         raise ConfigError(f"{where}: the dataset must give (inputs, targets) tensors")
     inputs, targets = dataset
     count = len(inputs)
@@ -179,7 +190,9 @@ def build_loaders(section: dict, where: str):
     validation = rows_of(section.get("validation_size", 0), count, f"{where} validation_size")
     train = count - test - validation
     if train < 1:
-        raise ConfigError(f"{where}: test_size and validation_size leave no training rows out of {count}")
+        raise ConfigError(
+            f"{where}: test_size and validation_size leave no training rows out of {count}"
+        )
     batch_size = section.get("batch_size", 32)
     shuffle = section.get("shuffle", True)
     if not isinstance(shuffle, bool):
@@ -189,9 +202,17 @@ def build_loaders(section: dict, where: str):
     def loader(start, stop, shuffled):
         if stop == start:
             return None
-        return DataLoader(TensorDataset(inputs[start:stop], targets[start:stop]), batch_size=batch_size, shuffle=shuffled)
+        return DataLoader(
+            TensorDataset(inputs[start:stop], targets[start:stop]),
+            batch_size=batch_size,
+            shuffle=shuffled,
+        )
 
-    return loader(0, train, shuffle), loader(train, train + validation, False), loader(train + validation, count, False)
+    return (
+        loader(0, train, shuffle),
+        loader(train, train + validation, False),
+        loader(train + validation, count, False),
+    )
 
 
 def rows_of(size, count, where) -> int:

@@ -28,7 +28,9 @@ def read_csv(path) -> Tensor:
             raise CSVError(f"{path} line {number}: {len(row)} columns, but the first row has {width}")
         for column, cell in enumerate(row, start=1):
             if not _is_number(cell):
-                raise CSVError(f"{path} line {number}, column {column}: {cell.strip()!r} is not a number")
+                raise CSVError(
+                    f"{path} line {number}, column {column}: {cell.strip()!r} is not a number"
+                )
         rows.append([float(cell) for cell in row])
     return tensor(rows)
 

@@ -106,6 +106,8 @@ class Registry:
         close = difflib.get_close_matches(name, entries, n=3, cutoff=0.5)
         if close:
             message += f". Did you mean {', '.join(close)}?"
+        if not message.endswith("?"):
+            message += "."
         message += f" Registered {kind}: {', '.join(sorted(entries)) or '(none)'}"
         raise UnknownComponentError(message)
 

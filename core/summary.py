@@ -58,7 +58,14 @@ def format_summary(rows) -> str:
     table += [(str(i), name, "?" if w is None else str(w), f"{count:,}") for i, name, w, count in rows]
     widths = [max(len(row[c]) for row in table) for c in range(4)]
     lines = [
-        "  ".join([row[0].rjust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]), row[3].rjust(widths[3])])
+        "  ".join(
+            [
+                row[0].rjust(widths[0]),
+                row[1].ljust(widths[1]),
+                row[2].rjust(widths[2]),
+                row[3].rjust(widths[3]),
+            ]
+        )
         for row in table
     ]
     total = sum(count for *_, count in rows)

@@ -18,7 +18,9 @@ MAX_NUMBER_LENGTH = 40
 def _number(parse):
     def checked(text):
         if len(text) > MAX_NUMBER_LENGTH:
-            raise FileFormatError(f"a number written with {len(text)} characters ({text[:20]}...) is not one lamina writes")
+            raise FileFormatError(
+                f"a number written with {len(text)} characters ({text[:20]}...) is not one lamina writes"
+            )
         return parse(text)
 
     return checked
@@ -36,7 +38,9 @@ class JSON(Format):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise FileFormatError(f"not UTF-8 text (corrupted?): byte {error.start} is invalid") from None
+            raise FileFormatError(
+                f"not UTF-8 text (corrupted?): byte {error.start} is invalid"
+            ) from None
         try:
             return json.loads(text, parse_int=_number(int), parse_float=_number(float))
         except json.JSONDecodeError as error:
