@@ -38,22 +38,23 @@ def circle(n=500, seed=42):
     return lamina.tensor(inputs), lamina.tensor(targets)
 
 
-def spiral(n=100, classes=3, noise=0.2, seed=42):
+def spiral(n=100, classes=3, noise=0.2, seed=42, shuffle=True):
     """Interleaved spiral arms, n points per class (the classic CS231n task): arm j has radii
     evenly spaced in [0, 1] and angles evenly spaced in [4j, 4(j + 1)] plus N(0, noise^2) jitter.
-    Rows are grouped by class; shuffle (a DataLoader does) before splitting by position."""
+    The rows are shuffled, so any slice of them (a held-out test set) has every class;
+    shuffle=False keeps them grouped by class, as the classic generator does."""
     _check("spiral", n, noise)
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
         raise ValueError(f"spiral(classes={classes!r}): classes must be an integer >= 2")
     rng = random.Random(seed)
-    inputs, targets = [], []
+    points = []
     for j in range(classes):
         radii = _linspace(0.0, 1.0, n)
         angles = [t + rng.gauss(0.0, noise) for t in _linspace(4.0 * j, 4.0 * (j + 1), n)]
-        for r, t in zip(radii, angles):
-            inputs.append([r * math.sin(t), r * math.cos(t)])
-            targets.append([float(j)])
-    return lamina.tensor(inputs), lamina.tensor(targets)
+        points += [([r * math.sin(t), r * math.cos(t)], float(j)) for r, t in zip(radii, angles)]
+    if shuffle:
+        rng.shuffle(points)
+    return lamina.tensor([xy for xy, _ in points]), lamina.tensor([[label] for _, label in points])
 
 
 def xor(n=200, noise=0.0, seed=42):

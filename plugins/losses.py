@@ -80,7 +80,7 @@ class HuberLoss(Loss):
         return d.clamp(-self.delta, self.delta) * self.reduction_scale(d.numel())
 
 
-def _optional_row(name):
+def weight_list(name):
     """A per-column weight given as a list of numbers (or a one-row Tensor), kept as a list so the
     loss's config stays plain data."""
 
@@ -100,6 +100,18 @@ def _optional_row(name):
     return convert
 
 
+def column_weights(loss, name, values, columns, unit, broadcast=False):
+    """A weight list as a (1, columns) row tensor, None staying None; with broadcast, one value
+    stands for every column."""
+    if values is None:
+        return None
+    if len(values) != columns and not (broadcast and len(values) == 1):
+        raise ShapeError(
+            f"{type(loss).__name__} got {len(values)} {name} values for a prediction with {columns} {unit}"
+        )
+    return lamina.tensor([values])
+
+
 @component
 class BCEWithLogitsLoss(Loss):
     """Sigmoid then binary cross-entropy in one stable step, on logits x:
@@ -108,27 +120,19 @@ class BCEWithLogitsLoss(Loss):
     `pos_weight` (one number per column) weighs the positive term, `weight` rescales each column's
     loss, as in PyTorch."""
 
+    weight: list | None = field(default=None, converter=weight_list("BCEWithLogitsLoss weight"))
     reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
-    pos_weight: list | None = field(default=None, converter=_optional_row("BCEWithLogitsLoss pos_weight"))
-    weight: list | None = field(default=None, converter=_optional_row("BCEWithLogitsLoss weight"))
-
-    def _column_weights(self, values, prediction):
-        if values is None:
-            return None
-        columns = prediction.shape[1]
-        if len(values) not in (1, columns):
-            raise ShapeError(
-                f"BCEWithLogitsLoss has {len(values)} weights but the prediction has {columns} columns"
-            )
-        return lamina.tensor([values])
+    pos_weight: list | None = field(default=None, converter=weight_list("BCEWithLogitsLoss pos_weight"))
 
     def forward(self, prediction, target):
         self.check_same_shape(prediction, target)
         x, t = prediction, target
         self.x, self.target = x, t
-        self.column_weight = self._column_weights(self.weight, x)
-        positive = self._column_weights(self.pos_weight, x)
-        softplus_of_minus_x = x.clamp(max=0.0) * -1.0 + (x.abs() * -1.0).exp().log1p()  # log(1 + e^-x)
+        columns = x.shape[1]
+        self.column_weight = column_weights(self, "weight", self.weight, columns, "columns", broadcast=True)
+        positive = column_weights(self, "pos_weight", self.pos_weight, columns, "columns", broadcast=True)
+        # log(1 + e^-x) = max(-x, 0) + log(1 + e^-|x|): e^-|x| <= 1, so nothing overflows.
+        softplus_of_minus_x = (-x).clamp(min=0.0) + (-x.abs()).exp().log1p()
         if positive is None:
             self.positive_scale = None
             losses = (1.0 - t) * x + softplus_of_minus_x
@@ -173,7 +177,7 @@ def class_indices(loss, prediction, target):
         raise ShapeError(f"{name} got {len(values)} targets for a batch of {rows} predictions")
     indices = []
     for i, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
             raise TypeError(f"{name} target {i} is {value!r}; class indices must be integers")
         index = int(value)
         if index != loss.ignore_index and not 0 <= index < classes:
@@ -186,21 +190,26 @@ def class_indices(loss, prediction, target):
 
 
 class _ClassificationLoss(Loss):
-    """What NLLLoss and CrossEntropyLoss share: class-index targets and ignore_index."""
+    """What NLLLoss and CrossEntropyLoss share: class-index targets, ignore_index and class weights.
+
+    With weights w, sample i counts w[target[i]] times: the mean divides by the sum of those
+    (over the samples not ignored), as PyTorch's does."""
 
     accepts_probabilities = False
 
+    def _class_weights(self, prediction):
+        """The weights as a (1, C) row, or 1.0 when every class counts the same."""
+        row = column_weights(self, "weight", self.weight, prediction.shape[1], "classes")
+        return 1.0 if row is None else row
+
     def _index_targets(self, prediction, indices):
-        """The target distribution as a tensor (one-hot rows, zero rows where ignored) and the
-        number of samples that count."""
-        classes = prediction.shape[1]
+        """One-hot rows of the target classes, all zero where the target is ignore_index."""
         kept = [i != self.ignore_index for i in indices]
-        one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], classes)
-        keep = lamina.tensor([[1.0 if k else 0.0] for k in kept])
-        return one_hot * keep, keep, sum(kept)
+        one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], prediction.shape[1])
+        return one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])
 
     def _reduce_rows(self, losses, count):
-        """Reduce per-sample losses; the mean is over the samples not ignored, as PyTorch's."""
+        """Reduce per-sample losses; the mean divides by `count` (nan if nothing counts, as PyTorch)."""
         if self.reduction == "mean":
             return losses.sum() / count if count else float("nan")
         return self.reduce(losses)
@@ -214,16 +223,18 @@ class _ClassificationLoss(Loss):
 @component
 class NLLLoss(_ClassificationLoss):
     """Negative log-likelihood of log-probabilities (LogSoftmax's output) at each target class:
-    -log_probs[i, target[i]]; targets are class indices, an (N, 1) tensor or a list of ints."""
+    -weight[t] log_probs[i, t] for t = target[i]; targets are class indices, an (N, 1) tensor or a
+    list of ints."""
 
-    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+    weight: list | None = field(default=None, converter=weight_list("NLLLoss weight"))
     ignore_index: int = field(default=-100, validator=integer)
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
 
     def forward(self, prediction, target):
         indices = class_indices(self, prediction, target)
-        chosen, keep, self.count = self._index_targets(prediction, indices)
-        self.chosen = chosen
-        return self._reduce_rows((prediction * chosen).sum(1) * -1.0, self.count)
+        self.chosen = self._index_targets(prediction, indices) * self._class_weights(prediction)
+        self.count = self.chosen.sum()
+        return self._reduce_rows((prediction * self.chosen).sum(1) * -1.0, self.count)
 
     def backward(self):
         return self.chosen * (-self._row_scale(self.count))
@@ -234,30 +245,33 @@ class CrossEntropyLoss(_ClassificationLoss):
     """Cross-entropy of logits: LogSoftmax then NLLLoss in one stable step.
 
     The target is class indices (an (N, 1) tensor or a list of ints) or class probabilities (an
-    (N, C) tensor). label_smoothing = e mixes the target with the uniform distribution:
-    q = (1 - e) target + e / C. The loss per sample is -sum_c q_c log_softmax(x)_c, and its gradient
-    softmax(x) sum(q) - q."""
+    (N, C) tensor). label_smoothing = e mixes the target with the uniform distribution,
+    q = (1 - e) target + e / C, and class weights scale it, q_c w_c. The loss per sample is
+    -sum_c q_c log_softmax(x)_c, and its gradient softmax(x) sum(q) - q."""
 
     accepts_probabilities = True
 
-    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+    weight: list | None = field(default=None, converter=weight_list("CrossEntropyLoss weight"))
     ignore_index: int = field(default=-100, validator=integer)
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
     label_smoothing: float = field(default=0.0, validator=[number, in_range(0, 1)])
 
     def forward(self, prediction, target):
         rows, classes = prediction.shape
+        weights = self._class_weights(prediction)
         if isinstance(target, Tensor) and target.shape == prediction.shape:
-            distribution, keep, self.count = target, None, rows  # class probabilities
+            distribution, kept = target, 1.0  # class probabilities: the mean is over the rows
+            self.count = rows
         else:
-            indices = class_indices(self, prediction, target)
-            distribution, keep, self.count = self._index_targets(prediction, indices)
+            distribution = self._index_targets(prediction, class_indices(self, prediction, target))
+            kept = distribution.sum(1)  # 1 per sample, 0 where ignored
+            self.count = (distribution * weights).sum()
         e = self.label_smoothing
         if e:
-            uniform = e / classes
-            distribution = distribution * (1.0 - e) + (uniform if keep is None else keep * uniform)
-        self.distribution = distribution
+            distribution = distribution * (1.0 - e) + kept * (e / classes)
+        self.distribution = distribution * weights
         self.log_probs = prediction.log_softmax(1)
-        return self._reduce_rows((self.log_probs * distribution).sum(1) * -1.0, self.count)
+        return self._reduce_rows((self.log_probs * self.distribution).sum(1) * -1.0, self.count)
 
     def backward(self):
         q = self.distribution

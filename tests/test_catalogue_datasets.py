@@ -20,15 +20,19 @@ def labels(targets):
 
 
 def test_spiral_shapes_and_classes():
-    x, y = dataset("spiral")(n=50)
+    x, y = dataset("spiral")(n=50, shuffle=False)
     assert x.shape == (150, 2) and y.shape == (150, 1)
     assert labels(y) == [0.0] * 50 + [1.0] * 50 + [2.0] * 50
+    shuffled_x, shuffled_y = dataset("spiral")(n=50)
+    assert labels(shuffled_y) != labels(y) and sorted(labels(shuffled_y)) == labels(y)
+    assert sorted(zip(shuffled_x.tolist(), labels(shuffled_y))) == sorted(zip(x.tolist(), labels(y)))
+    assert {0.0, 1.0, 2.0} == set(labels(shuffled_y)[-30:])  # a held-out tail has every class
     x, y = dataset("spiral")(n=10, classes=5)
     assert sorted(set(labels(y))) == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
 def test_spiral_without_noise_follows_the_arms():
-    x, _ = dataset("spiral")(n=11, noise=0.0)
+    x, _ = dataset("spiral")(n=11, noise=0.0, shuffle=False)
     for index, (px, py) in enumerate(x.tolist()):
         arm, i = divmod(index, 11)
         radius, angle = i / 10, 4.0 * arm + 0.4 * i
@@ -37,8 +41,8 @@ def test_spiral_without_noise_follows_the_arms():
 
 
 def test_spiral_noise_moves_the_angle_not_the_radius():
-    x, _ = dataset("spiral")(n=11, noise=0.2)
-    clean, _ = dataset("spiral")(n=11, noise=0.0)
+    x, _ = dataset("spiral")(n=11, noise=0.2, shuffle=False)
+    clean, _ = dataset("spiral")(n=11, noise=0.0, shuffle=False)
     radii = [math.hypot(*row) for row in x.tolist()]
     assert radii == pytest.approx([math.hypot(*row) for row in clean.tolist()], abs=1e-12)
     assert x.tolist() != clean.tolist()
@@ -89,10 +93,23 @@ def test_bad_arguments_are_explained(call, message):
         call()
 
 
-def test_spiral_example_reaches_95_percent_test_accuracy():
+def spiral_example():
     spec = importlib.util.spec_from_file_location("spiral_example", EXAMPLES / "spiral.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    _, accuracy, history = example.train()
+    return example
+
+
+def test_spiral_example_reaches_95_percent_test_accuracy():
+    _, accuracy, history = spiral_example().train()
     assert accuracy >= 0.95
     assert history["loss"][-1] < 0.2 * history["loss"][0]
+
+
+def test_spiral_config_describes_the_same_run_as_the_example():
+    config = pytest.importorskip("lamina.config", reason="the TOML config loader is not installed")
+    _, accuracy, history = spiral_example().train()
+    run = config.build_run(config.read_config(EXAMPLES / "spiral.toml"), source="spiral.toml")
+    run.fit()
+    assert run.trainer.history["loss"] == history["loss"]
+    assert run.test()["accuracy"] == accuracy >= 0.95

@@ -112,6 +112,28 @@ CASES = {
         lambda t, r: t.nn.CrossEntropyLoss(reduction=r, ignore_index=-100, label_smoothing=0.1),
         lambda: (lamina.randn(ROWS, CLASSES) * 3.0, index_column(ignored_row=0)),
     ),
+    "nll_weighted_ignore_index": (
+        lambda r: nn.NLLLoss(weight=[0.5, 2.0, 1.0, 3.0], reduction=r),
+        lambda t, r: t.nn.NLLLoss(weight=t.tensor([0.5, 2.0, 1.0, 3.0]), reduction=r),
+        lambda: (lamina.randn(ROWS, CLASSES).log_softmax(1), index_column(ignored_row=4)),
+    ),
+    "cross_entropy_weighted": (
+        lambda r: nn.CrossEntropyLoss(weight=[0.5, 2.0, 1.0, 3.0], reduction=r),
+        lambda t, r: t.nn.CrossEntropyLoss(weight=t.tensor([0.5, 2.0, 1.0, 3.0]), reduction=r),
+        lambda: (lamina.randn(ROWS, CLASSES) * 3.0, as_list(index_column())),
+    ),
+    "cross_entropy_weighted_smoothed_ignore_index": (
+        lambda r: nn.CrossEntropyLoss(weight=[0.5, 2.0, 1.0, 3.0], reduction=r, ignore_index=3, label_smoothing=0.3),
+        lambda t, r: t.nn.CrossEntropyLoss(
+            weight=t.tensor([0.5, 2.0, 1.0, 3.0]), reduction=r, ignore_index=3, label_smoothing=0.3
+        ),
+        lambda: (lamina.randn(ROWS, CLASSES) * 3.0, index_column()),
+    ),
+    "cross_entropy_weighted_probabilities_smoothed": (
+        lambda r: nn.CrossEntropyLoss(weight=[0.5, 2.0, 1.0, 3.0], reduction=r, label_smoothing=0.3),
+        lambda t, r: t.nn.CrossEntropyLoss(weight=t.tensor([0.5, 2.0, 1.0, 3.0]), reduction=r, label_smoothing=0.3),
+        lambda: (lamina.randn(ROWS, CLASSES) * 3.0, probabilities()),
+    ),
 }
 
 
@@ -196,6 +218,7 @@ def test_cross_entropy_equals_log_softmax_then_nll():
         (lamina.tensor([[0.0], [-1.0], [1.0]]), IndexError, "target 1 is class -1, outside 0..3"),
         (lamina.tensor([[0.0], [1.5], [1.0]]), TypeError, "target 1 is 1.5; class indices must be integers"),
         ("abc", TypeError, "expects the target as a lamina Tensor or a list of ints"),
+        ([0, float("nan"), 1], TypeError, "target 1 is nan; class indices must be integers"),
     ],
 )
 def test_wrong_targets_are_explained(loss, target, error, message):
@@ -223,6 +246,13 @@ def test_invalid_hyper_parameters_are_named(make, message):
         make()
 
 
-def test_bce_with_logits_weight_count_must_match_columns():
-    with pytest.raises(lamina.ShapeError, match="has 2 weights but the prediction has 3 columns"):
+def test_weight_counts_must_match_the_columns():
+    with pytest.raises(lamina.ShapeError, match="got 2 weight values for a prediction with 3 columns"):
         nn.BCEWithLogitsLoss(weight=[1.0, 2.0])(lamina.randn(2, 3), lamina.zeros(2, 3))
+    with pytest.raises(lamina.ShapeError, match="got 1 weight values for a prediction with 3 classes"):
+        nn.CrossEntropyLoss(weight=[1.0])(lamina.randn(2, 3), [0, 1])
+
+
+def test_weights_accept_a_row_tensor_and_stay_plain_data_in_the_config():
+    loss = nn.CrossEntropyLoss(weight=lamina.tensor([[1.0, 2.0]]))
+    assert lamina.config_of(loss) == {"weight": [1.0, 2.0], "ignore_index": -100, "reduction": "mean", "label_smoothing": 0.0}

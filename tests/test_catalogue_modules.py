@@ -121,3 +121,18 @@ def test_invalid_hyper_parameters_are_named(make, message):
 def test_layer_norm_names_a_wrong_feature_count():
     with pytest.raises(lamina.ShapeError, match=r"LayerNorm\(normalized_shape=3\) got input with 4 features \(batch of 2\)"):
         nn.LayerNorm(3)(lamina.randn(2, 4))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_tensor_softmax_methods_match_pytorch(torch, dim):
+    x = lamina.randn(4, 5) * 10.0
+    reference = to_torch(torch, x)
+    assert_close(x.softmax(dim), torch.softmax(reference, dim))
+    assert_close(x.log_softmax(dim), torch.log_softmax(reference, dim))
+    assert_close(x.logsumexp(dim), torch.logsumexp(reference, dim, keepdim=True))
+
+
+@pytest.mark.parametrize("method", ["softmax", "log_softmax", "logsumexp"])
+def test_tensor_softmax_methods_name_a_bad_dim(method):
+    with pytest.raises(ValueError, match=f"{method}: dim must be 0 or 1 for a 2-D tensor, got None"):
+        getattr(lamina.randn(2, 3), method)(None)
