@@ -320,7 +320,8 @@ class Trainer:
             has = "has no scheduler" if self.scheduler is None else "has a scheduler"
             saved = "none" if state["scheduler"] is None else "one"
             raise ValueError(f"cannot resume: this Trainer {has} but the checkpoint saved {saved}")
-        self.model.load_state_dict(state["model"])
+        model = state["model"]
+        self.model.load_state_dict(model.state_dict() if isinstance(model, Module) else model)
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])
@@ -340,10 +341,22 @@ class Trainer:
         set_rng_state(state["rng"])
 
     def save_checkpoint(self, path) -> None:
-        """Write `state_dict()` to `path` atomically (lamina.save): a failed write leaves the old file."""
-        from .serialization import save
+        """Write `state_dict()` to `path` atomically (lamina.save): a failed write leaves the old file.
 
-        save(self.state_dict(), path)
+        Where the model's architecture can be saved (every layer registered), the file holds the
+        model itself rather than its state dict, so it is a model file too: `lamina.load(path)
+        ["model"]`, `lamina predict` and `lamina evaluate` use it directly.
+        """
+        from .serialization import architecture_of, save
+
+        state = self.state_dict()
+        try:
+            architecture_of(self.model)
+        except TypeError:  # a layer that is not registered: keep the weights, which resume needs
+            pass
+        else:
+            state["model"] = self.model
+        save(state, path)
 
     def load_checkpoint(self, path) -> None:
         from .serialization import load

@@ -39,7 +39,7 @@ def weights_of(model):
 
 
 def saved_weights(path):
-    return {key: value.tolist() for key, value in lamina.load(path)["model"].items()}
+    return weights_of(lamina.load(path)["model"])
 
 
 def test_save_best_only_keeps_the_best_epoch(tmp_path):
@@ -104,13 +104,32 @@ def test_a_write_failing_midway_leaves_the_previous_checkpoint_intact(tmp_path, 
     assert os.listdir(tmp_path) == ["latest.json"]  # no half-written temporary file left behind
 
 
-def test_a_checkpoint_holds_a_usable_model_state(tmp_path):
+def test_a_checkpoint_holds_the_model_itself_or_the_weights_of_an_unregistered_one(tmp_path):
     path = str(tmp_path / "latest.json")
     trainer, _, _ = run([0.0] * 3, ModelCheckpoint(path))
-    fresh = nn.Linear(2, 1)
-    fresh.load_state_dict(lamina.load(path)["model"])
     x = lamina.randn(5, 2)
-    assert fresh(x).tolist() == trainer.model(x).tolist()
+    assert lamina.load(path)["model"](x).tolist() == trainer.model(x).tolist()
+
+    class Unregistered(nn.Module):
+        def __init__(self):
+            self.inner = nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.inner(x)
+
+        def backward(self, grad):
+            return self.inner.backward(grad)
+
+    model = Unregistered()
+    trainer = lamina.Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), max_epochs=2,
+                             callbacks=[ModelCheckpoint(path)])
+    trainer.fit(DataLoader(TensorDataset(x, x.sum(1)), batch_size=2))
+    assert lamina.load(path)["model"]["inner.weight"].tolist() == model.inner.weight.tolist()
+    fresh = Unregistered()
+    lamina.Trainer(fresh, nn.MSELoss(), optim.SGD(fresh.parameters(), lr=0.1), max_epochs=2).fit(
+        DataLoader(TensorDataset(x, x.sum(1)), batch_size=2), resume_from=path
+    )
+    assert fresh.inner.weight.tolist() == model.inner.weight.tolist()
 
 
 def test_argument_mistakes():

@@ -37,6 +37,9 @@ def test_sigint_mid_run_exits_cleanly_with_a_usable_checkpoint(tmp_path):
     assert f"interrupted at epoch {epoch}, after {batches} batches" in message
     assert epoch >= 1 and state["trainer"]["global_step"] == 25 * epoch + batches  # 25 batches an epoch
     assert len(state["callbacks"]["History"]["epochs"]) == epoch
+    evaluated = subprocess.run([*LAMINA, "evaluate", checkpoint, "--data", "circle"], capture_output=True,
+                               text=True, timeout=60)
+    assert evaluated.returncode == 0 and "accuracy: " in evaluated.stdout  # the checkpoint is a model file too
 
     resumed = subprocess.run(
         [*LAMINA, "train", "--epochs", str(epoch + 2), "--resume", checkpoint, "--checkpoint", checkpoint],
