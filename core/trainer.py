@@ -242,7 +242,8 @@ class Trainer:
 
         Resuming replays the epoch's start: the generator is set back to its state when the epoch
         began, so the loader draws the same shuffle, the batches already done are skipped, and the
-        generator then continues from where the checkpoint left it (Dropout masks included).
+        generator then continues from where the checkpoint left it (Dropout masks included). This is
+        exact for a loader that draws its randomness when iteration starts, as DataLoader does.
         """
         if self._resuming:
             self._resuming = False
