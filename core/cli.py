@@ -61,6 +61,8 @@ def add_train(commands):
     parser.add_argument("--epochs", type=int, help="override the config's trainer max_epochs")
     parser.add_argument("--seed", type=int, help="override the config's seed")
     parser.add_argument("--out", help="save the trained model here (e.g. model.json)")
+    parser.add_argument("--checkpoint", help="keep the training state here after every epoch and on Ctrl-C")
+    parser.add_argument("--resume", help="continue the run from this checkpoint")
     parser.set_defaults(run=command_train)
 
 
@@ -74,7 +76,17 @@ def command_train(args):
         folder_to_save_into(args.out)
     run = build_run(config, epochs=args.epochs, seed=args.seed, source=source)
     run.trainer.callbacks.append(EpochPrinter())
-    run.fit()
+    if args.checkpoint:
+        run.trainer.callbacks.append(lamina.callbacks.ModelCheckpoint(args.checkpoint))
+    run.trainer.fit(run.train_loader, run.validation_loader, resume_from=args.resume)
+    if run.trainer.interrupted:
+        kept = f"the state is saved in {args.checkpoint}; continue with --resume {args.checkpoint}"
+        print(
+            f"lamina train: {run.trainer.stop_reason}; "
+            + (kept if args.checkpoint else "nothing was saved (use --checkpoint PATH to keep the state)"),
+            file=sys.stderr,
+        )
+        return 130
     for name, value in run.test().items():
         print(f"Test {name}: {format_metric(name, value)}")
     if args.out:
@@ -203,14 +215,14 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except (LaminaError, ValueError, TypeError, KeyError, OSError) as error:
         print(f"lamina {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"lamina {args.command}: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 def _one_line(error):
