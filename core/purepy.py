@@ -26,6 +26,15 @@ mul = operator.mul
 add = operator.add
 _sumprod = getattr(math, "sumprod", None)  # Python 3.12+: a dot product in one C call
 
+_MASK_AGAINST_NUMBER = {
+    ">": lambda row, s: [1.0 if v > s else 0.0 for v in row],
+    ">=": lambda row, s: [1.0 if v >= s else 0.0 for v in row],
+    "<": lambda row, s: [1.0 if v < s else 0.0 for v in row],
+    "<=": lambda row, s: [1.0 if v <= s else 0.0 for v in row],
+    "==": lambda row, s: [1.0 if v == s else 0.0 for v in row],
+    "!=": lambda row, s: [1.0 if v != s else 0.0 for v in row],
+}
+
 
 def _sign(v):
     return (v > 0.0) - (v < 0.0) + 0.0
@@ -141,6 +150,9 @@ class PurePythonBackend(Backend):
         return _broadcast(min, a, b)
 
     def compare(self, a, b, op):
+        if type(b) is float:  # against a number (ReLU's mask, thresholds): one comprehension per row
+            mask_row = _MASK_AGAINST_NUMBER[op]
+            return [mask_row(row, b) for row in a]
         # float(True) is 1.0: map(float, ...) turns the booleans into a mask without a Python-level loop.
         return [list(map(float, row)) for row in _broadcast(_COMPARE[op], a, b)]
 
