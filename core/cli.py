@@ -7,6 +7,7 @@ import sys
 
 import lamina
 
+from . import cli_plugins
 from .errors import LaminaError
 
 
@@ -60,6 +61,7 @@ def build_parser():
     train.add_argument("--epochs", type=int, default=100)
     train.add_argument("--seed", type=int, default=42)
     train.set_defaults(run=command_train)
+    cli_plugins.add_parser(commands)
     return parser
 
 

@@ -8,28 +8,9 @@ import warnings
 import pytest
 
 import lamina
-from fixtures.distributions import forget_modules, install_metadata
+from fixtures.distributions import site  # noqa: F401  (a fixture)
 from lamina.errors import PluginError, UnknownComponentError
 from lamina.plugin_manager import PluginWarning, plugin_manager, reset_plugins
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    """A folder on sys.path into which fixture distributions are 'installed'; plugins reload
-    from the environment on next use, and are forgotten again afterwards."""
-    installed = []
-
-    def install(*names):
-        for name in names:
-            installed.extend(install_metadata(name, tmp_path))
-
-    for variable in ("LAMINA_LOAD_PLUGINS", "LAMINA_BLOCK_PLUGINS", "LAMINA_STRICT_PLUGINS"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    reset_plugins()
-    yield install
-    reset_plugins()
-    forget_modules(installed)
 
 
 def load_quietly():
