@@ -7,11 +7,20 @@ formats are plugins found through entry points, loaded on first use (never on `i
 from . import callbacks, data, nn, optim
 from .callback import Callback
 from .component import component, config_of, field
-from .errors import LaminaError, NonFiniteLossError, PluginError, ShapeError, UnknownComponentError
+from .errors import (
+    FileFormatError,
+    LaminaError,
+    NonFiniteLossError,
+    PluginError,
+    ShapeError,
+    StateDictError,
+    UnknownComponentError,
+)
 from .hookspecs import hookimpl
 from .plugin_manager import plugin_manager, register
 from .registry import Record, registry
 from .rng import get_rng_state, manual_seed, set_rng_state
+from .serialization import load, save
 from .tensor import (
     Buffer,
     Parameter,
@@ -31,9 +40,10 @@ from .tensor import (
 from .trainer import History, Trainer
 
 __all__ = [
-    "Buffer", "Callback", "History", "LaminaError", "NonFiniteLossError", "Parameter", "PluginError",
-    "Record", "ShapeError", "Tensor", "Trainer", "UnknownComponentError", "callbacks", "cat",
-    "component", "config_of", "data", "field", "full", "get_backend", "get_rng_state", "hookimpl",
-    "manual_seed", "nn", "one_hot", "ones", "optim", "plugin_manager", "rand", "randn", "register",
-    "registry", "set_backend", "set_rng_state", "tensor", "where", "zeros",
+    "Buffer", "Callback", "FileFormatError", "History", "LaminaError", "NonFiniteLossError",
+    "Parameter", "PluginError", "Record", "ShapeError", "StateDictError", "Tensor", "Trainer",
+    "UnknownComponentError", "callbacks", "cat", "component", "config_of", "data", "field", "full",
+    "get_backend", "get_rng_state", "hookimpl", "load", "manual_seed", "nn", "one_hot", "ones",
+    "optim", "plugin_manager", "rand", "randn", "register", "registry", "save", "set_backend",
+    "set_rng_state", "tensor", "where", "zeros",
 ]

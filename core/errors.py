@@ -23,3 +23,15 @@ class PluginError(LaminaError):
 
 class NonFiniteLossError(LaminaError, FloatingPointError):
     """The loss became NaN or infinite during training."""
+
+
+class FileFormatError(LaminaError, ValueError):
+    """A file that is not a readable lamina model, checkpoint or config: truncated, corrupted,
+    foreign, written by a newer lamina, or declaring more than its contents back up."""
+
+
+class StateDictError(LaminaError, KeyError):
+    """A state dict that does not fit the module: missing or unexpected keys, wrong shapes."""
+
+    def __str__(self):  # KeyError would quote the whole message
+        return self.args[0] if self.args else ""

@@ -9,7 +9,7 @@ order they were assigned, which gives PyTorch's state-dict keys ("0.weight", "1.
 from __future__ import annotations
 
 from .component import describe
-from .errors import ShapeError
+from .errors import ShapeError, StateDictError
 from .tensor import Buffer, Parameter, Tensor, tensor
 
 
@@ -97,22 +97,28 @@ class Module:
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values in by key; values may be Tensors, nested lists or PyTorch tensors.
 
-        Returns (missing_keys, unexpected_keys); with strict=True either one is an error.
+        Returns (missing_keys, unexpected_keys). With strict=True either one is an error; a value
+        of the wrong shape always is. Every problem is reported at once, by key, and nothing is
+        copied unless every value fits.
         """
         own = self._state_tensors()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        if strict and (missing or unexpected):
-            raise KeyError(
-                f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
-                f"unexpected keys {unexpected}"
-            )
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
         loaded = {}
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value = _as_tensor_of_shape(state_dict[key], target.shape, key)
-            loaded[key] = value
+            try:
+                loaded[key] = _as_tensor_of_shape(state_dict[key], target.shape, key)
+            except ShapeError as error:
+                problems.append(str(error))
+        if problems:
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for key, value in loaded.items():  # only after every value checked: all or nothing
             own[key].data = value.data
         return missing, unexpected
@@ -143,6 +149,6 @@ def _as_tensor_of_shape(value, shape, key):
             raise ShapeError(f"state dict entry {key!r}: {error}") from None
     if candidate.shape != shape:
         raise ShapeError(
-            f"state dict entry {key!r} has shape {candidate.shape}, the model expects {shape}"
+            f"{key!r} has shape {candidate.shape} in the state dict, the model expects {shape}"
         )
     return candidate.clone()

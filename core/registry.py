@@ -121,6 +121,14 @@ class Registry:
     def create(self, kind, name, *args, **kwargs):
         return self.get(kind, name)(*args, **kwargs)
 
+    def entry_for(self, kind, factory) -> Entry | None:
+        """The entry registered for `factory` (a class or function), or None: how a saved model
+        finds the name under which each of its components can be found again."""
+        for entry in self._kind(kind).values():
+            if entry.factory is factory:
+                return entry
+        return None
+
     def names(self, kind) -> list:
         return sorted(self._kind(kind))
 

@@ -1,0 +1,100 @@
+"""Save formats: how a document (plain data) becomes bytes in a file and back.
+
+A format is a plugin (registry kind "formats"). It only turns a *document* — dicts with string
+keys, lists, strings, numbers, booleans and None — into bytes and back; everything else (what a
+model file holds, how it is checked, how it is written) is the same for every format and lives in
+`lamina.serialization`. A format must not build anything but plain data while reading: the
+document it returns is checked before a single component is created.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from .errors import FileFormatError
+from .registry import registry
+
+
+class Format:
+    """A save format. `extensions` are the file endings it claims, e.g. (".json",)."""
+
+    extensions: tuple = ()
+
+    def encode(self, document) -> bytes:
+        raise NotImplementedError(f"{type(self).__name__} must define encode(document)")
+
+    def decode(self, data: bytes):
+        """The document in `data`; raise FileFormatError (one line, no path) if it is not one."""
+        raise NotImplementedError(f"{type(self).__name__} must define decode(data)")
+
+
+def format_for(path, name=None) -> Format:
+    """The format named `name`, or else the one that claims `path`'s extension."""
+    components = registry()
+    if name is not None:
+        return components.create("formats", name)
+    extension = os.path.splitext(str(path))[1].lower()
+    claimed = {}
+    for entry in components.entries("formats"):
+        candidate = entry.factory()
+        for claimed_extension in candidate.extensions:
+            claimed[claimed_extension.lower()] = candidate
+    if extension in claimed:
+        return claimed[extension]
+    known = ", ".join(sorted(claimed)) or "(none: no format plugin is loaded)"
+    raise FileFormatError(
+        f"{path}: no save format claims the extension {extension or '(none)'!r}; "
+        f"use one of {known} or pass format=<name>"
+    )
+
+
+def write_atomically(path, data: bytes) -> None:
+    """Write `data` to `path` so that `path` holds either the old file or the whole new one.
+
+    The bytes go to a temporary file in the same folder (so the rename stays on one file system),
+    are flushed and fsynced, and only then renamed over the target.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    mode = _mode_for(path)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    _sync_folder(folder)
+
+
+def _mode_for(path):
+    """Keep an existing file's permissions; a new one gets the usual ones (0666 less the umask),
+    not the owner-only mode a temporary file is created with."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _sync_folder(folder):
+    """Make the rename itself durable (POSIX); where folders cannot be opened this is a no-op."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
