@@ -8,6 +8,7 @@ from . import callbacks, data, nn, optim
 from .callback import Callback
 from .component import component, config_of, field
 from .errors import (
+    ConfigError,
     FileFormatError,
     LaminaError,
     NonFiniteLossError,
@@ -40,7 +41,7 @@ from .tensor import (
 from .trainer import History, Trainer
 
 __all__ = [
-    "Buffer", "Callback", "FileFormatError", "History", "LaminaError", "NonFiniteLossError",
+    "Buffer", "Callback", "ConfigError", "FileFormatError", "History", "LaminaError", "NonFiniteLossError",
     "Parameter", "PluginError", "Record", "ShapeError", "StateDictError", "Tensor", "Trainer",
     "UnknownComponentError", "callbacks", "cat", "component", "config_of", "data", "field", "full",
     "get_backend", "get_rng_state", "hookimpl", "load", "manual_seed", "nn", "one_hot", "ones",

@@ -1,14 +1,23 @@
-"""The `lamina` command line. Every user error ends in one line on stderr and a non-zero exit."""
+"""The `lamina` command line. Every user error ends in one line on stderr and a non-zero exit.
+
+Each subcommand is one `add_<name>(commands)` function that declares its arguments and the
+function that runs it; `SUBCOMMANDS` lists them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import lamina
 
 from . import cli_plugins
-from .errors import LaminaError
+from .config import build_model, build_run, default_config, read_config
+from .csvdata import read_csv, write_csv
+from .errors import ConfigError, LaminaError
+from .format import folder_to_save_into, format_for
+from .summary import format_summary, summarize
 
 
 class EpochPrinter(lamina.Callback):
@@ -21,47 +30,174 @@ class EpochPrinter(lamina.Callback):
     def on_epoch_end(self, trainer, epoch, logs):
         if epoch % self.every == 0 or epoch == trainer.max_epochs - 1 or trainer.should_stop:
             values = " | ".join(
-                f"{k} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.6f}" for k, v in logs.items() if k != "lr"
+                f"{k} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.6f}"
+                for k, v in logs.items()
+                if k != "lr"
             )
             print(f"Epoch {epoch:3d} | {values}", file=self.stream, flush=True)
 
 
-def train_circle(epochs=100, seed=42):
-    """The lesson's run: 2-16-16-8-1 ReLU MLP, Sigmoid, BCE, Adam lr 0.01, batch 16."""
-    from lamina import nn, optim
-    from lamina.data import DataLoader, TensorDataset
+def format_metric(name, value):
+    return f"{value * 100:.1f}%" if "accuracy" in name else f"{value:.6f}"
 
-    lamina.manual_seed(seed)
-    x, y = lamina.registry().create("datasets", "circle", n=500, seed=42)
-    train = DataLoader(TensorDataset(x[:400], y[:400]), batch_size=16, shuffle=True)
-    test = DataLoader(TensorDataset(x[400:], y[400:]), batch_size=100)
-    model = nn.Sequential(
-        nn.Linear(2, 16), nn.ReLU(),
-        nn.Linear(16, 16), nn.ReLU(),
-        nn.Linear(16, 8), nn.ReLU(),
-        nn.Linear(8, 1), nn.Sigmoid(),
+
+def load_model(path):
+    """The model in a model file, or the "model" of a checkpoint."""
+    loaded = lamina.load(path)
+    if isinstance(loaded, dict):
+        loaded = loaded.get("model")
+    if not isinstance(loaded, lamina.nn.Module):
+        raise ConfigError(f'{path}: holds no model (a checkpoint without a "model" entry?)')
+    return loaded
+
+
+# --- lamina train ---------------------------------------------------------------------------
+
+
+def add_train(commands):
+    parser = commands.add_parser(
+        "train", help="train from a config file (default: the lesson's circle classifier)"
     )
-    trainer = lamina.Trainer(
-        model, nn.BCELoss(), optim.Adam(model.parameters(), lr=0.01),
-        max_epochs=epochs, metrics=["accuracy"], callbacks=[EpochPrinter()],
-    )
-    trainer.fit(train)
-    return trainer, trainer.evaluate(test)
+    parser.add_argument("config", nargs="?", help="a TOML run config, e.g. examples/circle.toml")
+    parser.add_argument("--epochs", type=int, help="override the config's trainer max_epochs")
+    parser.add_argument("--seed", type=int, help="override the config's seed")
+    parser.add_argument("--out", help="save the trained model here (e.g. model.json)")
+    parser.set_defaults(run=command_train)
 
 
 def command_train(args):
-    _, results = train_circle(epochs=args.epochs, seed=args.seed)
-    print(f"Test accuracy: {results['accuracy'] * 100:.1f}%")
+    if args.config is None:
+        config, source = default_config(), "circle.toml (built in)"
+    else:
+        config, source = read_config(args.config), args.config
+    if args.out:  # find out now, not after training, that the model could not be saved there
+        format_for(args.out)
+        folder_to_save_into(args.out)
+    run = build_run(config, epochs=args.epochs, seed=args.seed, source=source)
+    run.trainer.callbacks.append(EpochPrinter())
+    run.fit()
+    for name, value in run.test().items():
+        print(f"Test {name}: {format_metric(name, value)}")
+    if args.out:
+        lamina.save(run.model, args.out)
+        print(f"Saved the model to {args.out}")
+
+
+# --- lamina evaluate ------------------------------------------------------------------------
+
+
+def add_evaluate(commands):
+    parser = commands.add_parser(
+        "evaluate", help="a saved model's metrics on a CSV file or a registered dataset"
+    )
+    parser.add_argument("model", help="a model file written by lamina train --out or lamina.save")
+    parser.add_argument(
+        "--data", required=True, help="a CSV file (inputs, then target columns) or a dataset name"
+    )
+    parser.add_argument(
+        "--targets", type=int, default=1, help="how many trailing CSV columns are targets (1)"
+    )
+    parser.add_argument(
+        "--metrics", nargs="+", default=["accuracy"], help="registered metrics (accuracy)"
+    )
+    parser.add_argument("--loss", help="also report this registered loss, e.g. BCELoss")
+    parser.set_defaults(run=command_evaluate)
+
+
+def command_evaluate(args):
+    model = load_model(args.model)
+    inputs, targets = evaluation_data(args.data, args.targets)
+    components = lamina.registry()
+    metrics = {name: components.get("metrics", name) for name in args.metrics}
+    model.eval()
+    prediction = model(inputs)
+    print(f"Samples: {len(inputs)}")
+    if args.loss:
+        print(f"{args.loss}: {components.create('losses', args.loss)(prediction, targets):.6f}")
+    for name, metric in metrics.items():
+        print(f"{name}: {format_metric(name, metric(prediction, targets))}")
+
+
+def evaluation_data(data, target_columns):
+    """(inputs, targets) from a CSV file's columns, or every row of a registered dataset."""
+    if data.lower().endswith(".csv") or os.path.exists(data):
+        table = read_csv(data)
+        width = table.shape[1]
+        if not 1 <= target_columns < width:
+            raise ConfigError(
+                f"{data}: --targets {target_columns} leaves no input columns out of {width}"
+            )
+        rows = table.tolist()
+        inputs = lamina.tensor([row[: width - target_columns] for row in rows])
+        targets = lamina.tensor([row[width - target_columns :] for row in rows])
+        return inputs, targets
+    return lamina.registry().create("datasets", data)
+
+
+# --- lamina predict -------------------------------------------------------------------------
+
+
+def add_predict(commands):
+    parser = commands.add_parser(
+        "predict", help="a saved model's outputs for the rows of a CSV file, as CSV"
+    )
+    parser.add_argument("model", help="a model file")
+    parser.add_argument(
+        "input", help="a CSV file of inputs, one row per sample (a header line is skipped)"
+    )
+    parser.add_argument("--out", help="write the CSV here instead of to standard output")
+    parser.set_defaults(run=command_predict)
+
+
+def command_predict(args):
+    model = load_model(args.model)
+    model.eval()
+    outputs = model(read_csv(args.input))
+    header = ["output"] if outputs.shape[1] == 1 else [f"output_{i}" for i in range(outputs.shape[1])]
+    if args.out:
+        with open(args.out, "w", newline="") as stream:
+            write_csv(outputs, stream, header)
+    else:
+        write_csv(outputs, sys.stdout, header)
+
+
+# --- lamina summary -------------------------------------------------------------------------
+
+
+def add_summary(commands):
+    parser = commands.add_parser("summary", help="each layer's output width and parameter count")
+    parser.add_argument("source", help="a model file, or a TOML run config")
+    parser.add_argument(
+        "--input-width", type=int, help="the input's feature count, if no layer declares it"
+    )
+    parser.set_defaults(run=command_summary)
+
+
+def command_summary(args):
+    if args.source.lower().endswith(".toml"):
+        config = read_config(args.source)
+        if not isinstance(config.get("model"), dict):
+            raise ConfigError(f"{args.source}: the [model] section is missing")
+        model = build_model(config["model"], f"{args.source} [model]")
+    else:
+        model = load_model(args.source)
+    print(format_summary(summarize(model, args.input_width)))
+
+
+SUBCOMMANDS = [add_train, add_evaluate, add_predict, add_summary, cli_plugins.add_parser]
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """A usage mistake is a user error like any other: one line, exit status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="lamina", description="Train and inspect lamina models.")
+    parser = Parser(prog="lamina", description="Train, inspect and use lamina models.")
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train the lesson's circle classifier")
-    train.add_argument("--epochs", type=int, default=100)
-    train.add_argument("--seed", type=int, default=42)
-    train.set_defaults(run=command_train)
-    cli_plugins.add_parser(commands)
+    for add in SUBCOMMANDS:
+        add(commands)
     return parser
 
 
@@ -70,12 +206,18 @@ def main(argv=None):
     try:
         args.run(args)
     except (LaminaError, ValueError, TypeError, KeyError, OSError) as error:
-        print(f"lamina {args.command}: error: {error}", file=sys.stderr)
+        print(f"lamina {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"lamina {args.command}: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _one_line(error):
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split("\n"))
 
 
 if __name__ == "__main__":

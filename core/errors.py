@@ -35,3 +35,7 @@ class StateDictError(LaminaError, KeyError):
 
     def __str__(self):  # KeyError would quote the whole message
         return self.args[0] if self.args else ""
+
+
+class ConfigError(LaminaError, ValueError):
+    """A run config that names an unknown key, misses a required one, or gives a bad value."""

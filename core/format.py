@@ -9,6 +9,7 @@ document it returns is checked before a single component is created.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 
@@ -56,7 +57,7 @@ def write_atomically(path, data: bytes) -> None:
     are flushed and fsynced, and only then renamed over the target.
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = folder_to_save_into(path)
     mode = _mode_for(path)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
@@ -73,6 +74,14 @@ def write_atomically(path, data: bytes) -> None:
             pass
         raise
     _sync_folder(folder)
+
+
+def folder_to_save_into(path) -> str:
+    """The folder `path` would be written into; it must exist."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, "no such folder to save into", folder)
+    return folder
 
 
 def _mode_for(path):

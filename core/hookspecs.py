@@ -53,7 +53,8 @@ def lamina_register_initializers():
 
 @hookspec
 def lamina_register_formats():
-    """Save/load formats, chosen by file extension."""
+    """Save/load formats (lamina.format.Format subclasses: `extensions`, `encode`, `decode`),
+    chosen by file extension or by name."""
 
 
 @hookspec

@@ -26,7 +26,7 @@ import os
 import attrs
 
 from .component import config_of
-from .errors import FileFormatError, LaminaError
+from .errors import FileFormatError, LaminaError, UnknownComponentError
 from .format import format_for, write_atomically
 from .module import Module
 from .registry import registry
@@ -105,7 +105,8 @@ def _check_rebuildable(cls, where):
     required = [
         p.name
         for p in inspect.signature(cls).parameters.values()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        if p.default is p.empty
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
     if required:
         raise TypeError(
@@ -136,11 +137,13 @@ def encode_value(value, where):
             return {"dict": {k: encode_value(v, f"{where}[{k!r}]") for k, v in value.items()}}
         bad = [k for k in value if isinstance(k, bool) or not isinstance(k, (str, int))]
         if bad:
-            raise TypeError(f"cannot save {where}: dict keys must be strings or integers, found {bad[0]!r}")
+            raise TypeError(
+                f"cannot save {where}: dict keys must be strings or integers, found {bad[0]!r}"
+            )
         return {"pairs": [[k, encode_value(v, f"{where}[{k!r}]")] for k, v in value.items()]}
     raise TypeError(
-        f"cannot save {where}, of type {type(value).__name__}: a checkpoint holds Modules, Tensors, numbers, "
-        "strings, booleans, None, lists, tuples and dicts of these"
+        f"cannot save {where}, of type {type(value).__name__}: a checkpoint holds Modules, Tensors, "
+        "numbers, strings, booleans, None, lists, tuples and dicts of these"
     )
 
 
@@ -153,7 +156,9 @@ def load(path, format=None):
     chosen = format_for(path, format)
     size = os.path.getsize(path)
     if size > MAX_FILE_BYTES:
-        raise FileFormatError(f"{path}: {size} bytes is larger than any lamina file this loads ({MAX_FILE_BYTES})")
+        raise FileFormatError(
+            f"{path}: {size} bytes is larger than any lamina file this loads ({MAX_FILE_BYTES})"
+        )
     with open(path, "rb") as stream:
         data = stream.read()
     # Rebuilding layers runs their initialisers; the caller's random stream must not notice.
@@ -168,10 +173,12 @@ def load(path, format=None):
 
 def from_document(document):
     if not isinstance(document, dict) or document.get("format") != FORMAT_MARKER:
-        raise FileFormatError("not a lamina file (it has no \"format\": \"lamina\" marker)")
+        raise FileFormatError('not a lamina file (it has no "format": "lamina" marker)')
     version = document.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise FileFormatError(f"the format version {version!r} is not a positive integer (corrupted file?)")
+        raise FileFormatError(
+            f"the format version {version!r} is not a positive integer (corrupted file?)"
+        )
     if version > FORMAT_VERSION:
         raise FileFormatError(
             f"written in format version {version} by a newer lamina; this lamina reads up to version "
@@ -181,7 +188,7 @@ def from_document(document):
         return decode_model(document["model"], "model", depth=1)
     if "checkpoint" in document:
         return decode_value(document["checkpoint"], "checkpoint", depth=1)
-    raise FileFormatError("holds neither a \"model\" nor a \"checkpoint\"")
+    raise FileFormatError('holds neither a "model" nor a "checkpoint"')
 
 
 def _fields(value, where, required, optional=()):
@@ -191,7 +198,10 @@ def _fields(value, where, required, optional=()):
     missing = [k for k in required if k not in value]
     unexpected = [k for k in value if k not in required and k not in optional]
     if missing or unexpected:
-        problems = [f"missing {missing}" if missing else "", f"unexpected {unexpected}" if unexpected else ""]
+        problems = [
+            f"missing {missing}" if missing else "",
+            f"unexpected {unexpected}" if unexpected else "",
+        ]
         raise FileFormatError(f"{where} has the wrong keys: {', '.join(p for p in problems if p)}")
     return value
 
@@ -208,7 +218,9 @@ def decode_model(document, where, depth) -> Module:
     if not isinstance(states, dict):
         raise FileFormatError(f"{where}.state_dict should be a table, found {_kind_of(states)}")
     # Every tensor is checked against what it really holds before any module is built.
-    state_dict = {key: decode_tensor(value, f"{where}.state_dict[{key!r}]") for key, value in states.items()}
+    state_dict = {
+        key: decode_tensor(value, f"{where}.state_dict[{key!r}]") for key, value in states.items()
+    }
     stored = sum(t.numel() for t in state_dict.values())
     module = build_module(document["architecture"], f"{where}.architecture", depth, stored)
     try:
@@ -230,11 +242,13 @@ def decode_tensor(document, where) -> Tensor:
     rows, cols = shape
     if not isinstance(data, list) or len(data) != rows * cols:
         held = f"{len(data)} values" if isinstance(data, list) else _kind_of(data)
-        raise FileFormatError(f"{where}: the shape {rows}x{cols} declares {rows * cols} values but the file holds {held}")
+        raise FileFormatError(
+            f"{where}: the shape {rows}x{cols} declares {rows * cols} values but the file holds {held}"
+        )
     if not set(map(type, data)) <= {float, int}:
         raise FileFormatError(f"{where}: the data holds something other than numbers")
     values = list(map(float, data))
-    return Tensor(get_backend().from_rows([values[r * cols:(r + 1) * cols] for r in range(rows)]))
+    return Tensor(get_backend().from_rows([values[r * cols : (r + 1) * cols] for r in range(rows)]))
 
 
 def build_module(node, where, depth, stored) -> Module:
@@ -246,7 +260,10 @@ def build_module(node, where, depth, stored) -> Module:
     if not isinstance(name, str) or not isinstance(training, bool):
         raise FileFormatError(f"{where}: the name must be a string and training a boolean")
     # Only the registry is asked: a name like "os.system" is just an unknown name.
-    entry = registry().entry("modules", name, saved_provider=_provider_text(provider))
+    try:
+        entry = registry().entry("modules", name, saved_provider=_provider_text(provider))
+    except UnknownComponentError as error:
+        raise UnknownComponentError(f"{where}: {error}") from None
     config = node["config"]
     if not isinstance(config, dict):
         raise FileFormatError(f"{where}.config should be a table, found {_kind_of(config)}")
@@ -255,14 +272,21 @@ def build_module(node, where, depth, stored) -> Module:
     children = node.get("children", [])
     if not isinstance(children, list):
         raise FileFormatError(f"{where}.children should be a list, found {_kind_of(children)}")
-    children = [build_module(c, f"{where}.children[{i}]", depth + 1, stored) for i, c in enumerate(children)]
+    children = [
+        build_module(c, f"{where}.children[{i}]", depth + 1, stored) for i, c in enumerate(children)
+    ]
     try:
         module = entry.factory(*children, **config)
     except (TypeError, ValueError) as error:
         raise FileFormatError(f"{where}: cannot rebuild {name} from the saved config: {error}") from None
     if not isinstance(module, Module):
-        raise FileFormatError(f"{where}: the registered {name!r} built a {type(module).__name__}, not a Module")
-    module.training = training
+        raise FileFormatError(
+            f"{where}: the registered {name!r} built a {type(module).__name__}, not a Module"
+        )
+    if isinstance(module, Sequential):
+        module.training = training  # each child has its own node, and its own mode
+    else:
+        module.train(training)  # the layers a component builds inside itself follow it
     return module
 
 
@@ -304,7 +328,7 @@ def decode_value(value, where, depth):
     if isinstance(value, list):
         return [decode_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, dict) and len(value) == 1:
-        (tag, content), = value.items()
+        ((tag, content),) = value.items()
         if tag == "tensor":
             return decode_tensor(content, where)
         if tag == "module":

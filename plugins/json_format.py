@@ -18,7 +18,9 @@ MAX_NUMBER_LENGTH = 40
 def _number(parse):
     def checked(text):
         if len(text) > MAX_NUMBER_LENGTH:
-            raise FileFormatError(f"a number written with {len(text)} characters ({text[:20]}...) is not one lamina writes")
+            raise FileFormatError(
+                f"a number written with {len(text)} characters ({text[:20]}...) is not one lamina writes"
+            )
         return parse(text)
 
     return checked
@@ -36,11 +38,14 @@ class JSON(Format):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise FileFormatError(f"not UTF-8 text (corrupted?): byte {error.start} is invalid") from None
+            raise FileFormatError(
+                f"not UTF-8 text (corrupted?): byte {error.start} is invalid"
+            ) from None
         try:
             return json.loads(text, parse_int=_number(int), parse_float=_number(float))
         except json.JSONDecodeError as error:
-            where = "it ends too early (truncated?)" if error.pos >= len(text) else "corrupted?"
+            ends_early = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated")
+            where = "the text ends before the JSON does (truncated?)" if ends_early else "corrupted?"
             raise FileFormatError(
                 f"not valid JSON at line {error.lineno} column {error.colno}: {error.msg} ({where})"
             ) from None

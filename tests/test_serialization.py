@@ -15,13 +15,19 @@ from lamina.errors import FileFormatError, StateDictError, UnknownComponentError
 def trained_model():
     """A model with every kind of state: weights, BatchNorm running statistics, Dropout."""
     model = nn.Sequential(
-        nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3),
-        nn.Linear(8, 4, bias=False), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid(),
+        nn.Linear(3, 8),
+        nn.BatchNorm1d(8),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(8, 4, bias=False),
+        nn.Tanh(),
+        nn.Linear(4, 1),
+        nn.Sigmoid(),
     )
     opt = optim.Adam(model.parameters(), lr=0.05)
     loss_fn = nn.BCELoss()
     x = lamina.randn(16, 3)
-    y = (x.sum(1) > 0.0)
+    y = x.sum(1) > 0.0
     for _ in range(5):
         loss_fn(model(x), y)
         opt.zero_grad()
@@ -61,7 +67,9 @@ def test_a_model_reloaded_in_another_process_predicts_bit_identically(tmp_path, 
     expected_training = bits(model(x))
     run = subprocess.run(
         [sys.executable, "-c", PREDICT_IN_NEW_PROCESS, str(path), json.dumps(x.tolist())],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     first, training = json.loads(run.stdout)
     assert first == expected_first
@@ -97,7 +105,7 @@ def test_loading_leaves_the_random_stream_where_it_was(tmp_path):
 
 def test_a_checkpoint_resumes_training_exactly(tmp_path):
     model, opt, x = trained_model()
-    y = (x.sum(1) > 0.0)
+    y = x.sum(1) > 0.0
     loss_fn = nn.BCELoss()
 
     def steps(model, opt, count):
@@ -109,8 +117,11 @@ def test_a_checkpoint_resumes_training_exactly(tmp_path):
 
     lamina.manual_seed(11)
     checkpoint = {
-        "model": model, "optimizer": opt.state_dict(), "rng": lamina.get_rng_state(),
-        "trainer": {"epoch": 5, "best": 0.25, "done": False, "note": None}, "callbacks": [{"wait": 2}],
+        "model": model,
+        "optimizer": opt.state_dict(),
+        "rng": lamina.get_rng_state(),
+        "trainer": {"epoch": 5, "best": 0.25, "done": False, "note": None},
+        "callbacks": [{"wait": 2}],
     }
     lamina.save(checkpoint, tmp_path / "ckpt.json")
     steps(model, opt, 3)
@@ -142,8 +153,11 @@ def test_save_refuses_an_unregistered_module_naming_the_class_and_the_fix(tmp_pa
         def forward(self, x):
             return x * 2.0
 
-    with pytest.raises(TypeError, match=r"model\[1\] \(.*Doubler\).*not a registered module.*"
-                                        r'@lamina.register\("modules"\)'):
+    with pytest.raises(
+        TypeError,
+        match=r"model\[1\] \(.*Doubler\).*not a registered module.*"
+        r'@lamina.register\("modules"\)',
+    ):
         lamina.save(nn.Sequential(nn.Linear(2, 2), Doubler()), tmp_path / "m.json")
     assert not (tmp_path / "m.json").exists()
 
@@ -174,6 +188,29 @@ def test_a_component_registered_in_process_saves_and_loads_by_name(tmp_path):
     assert loaded(lamina.tensor([[2.0]])).item() == 5.0
 
 
+def test_layers_a_component_builds_inside_itself_follow_its_saved_mode(tmp_path):
+    from lamina.component import component, field, number
+
+    @lamina.register("modules", override=True)
+    @component
+    class NoisyIdentity(nn.Module):
+        """Dropout inside a component: its mode is the component's."""
+
+        p: float = field(default=0.5, validator=number)
+
+        def __attrs_post_init__(self):
+            self.dropout = nn.Dropout(self.p)
+
+        def forward(self, x):
+            return self.dropout(x)
+
+    lamina.save(nn.Sequential(NoisyIdentity(0.9)).eval(), tmp_path / "m.json")
+    loaded = lamina.load(tmp_path / "m.json")
+    assert loaded[0].dropout.training is False
+    x = lamina.ones(4, 4)
+    assert loaded(x).tolist() == x.tolist()
+
+
 # --- files that must be refused -----------------------------------------------------------
 
 
@@ -199,7 +236,7 @@ def test_a_component_name_that_is_an_importable_path_is_refused(tmp_path, monkey
     path.write_text(json.dumps(document))
     monkeypatch.chdir(tmp_path)
     message = refused(path, UnknownComponentError)
-    assert "no module named 'os.system' is registered" in message
+    assert "model.architecture.children[1]: no module named 'os.system' is registered" in message
     assert not (tmp_path / "pwned").exists()
 
 
@@ -258,8 +295,10 @@ def test_a_layer_sized_beyond_its_stored_weights_is_refused_before_it_is_built(t
 
 
 def test_deep_nesting_and_enormous_numbers_are_refused(tmp_path):
-    path, document = saved_document(tmp_path)
-    path.write_text('{"format": "lamina", "version": 1, "checkpoint": ' + "[" * 100000 + "]" * 100000 + "}")
+    path = tmp_path / "m.json"
+    path.write_text(
+        '{"format": "lamina", "version": 1, "checkpoint": ' + "[" * 100000 + "]" * 100000 + "}"
+    )
     assert "nested" in refused(path)
 
     nested = 1
@@ -280,7 +319,9 @@ def test_a_value_with_an_unknown_tag_is_refused(tmp_path):
 
 def test_formats_are_chosen_by_extension_or_by_name(tmp_path):
     model = nn.Sequential(nn.Linear(2, 1))
-    with pytest.raises(FileFormatError, match=r"no save format claims the extension '.bin'; use one of .json"):
+    with pytest.raises(
+        FileFormatError, match=r"no save format claims the extension '.bin'; use one of .json"
+    ):
         lamina.save(model, tmp_path / "m.bin")
     lamina.save(model, tmp_path / "m.bin", format="json")
     assert isinstance(lamina.load(tmp_path / "m.bin", format="json"), nn.Sequential)
@@ -336,7 +377,9 @@ def test_load_state_dict_reports_every_problem_by_name_and_copies_nothing():
 
 def test_load_state_dict_not_strict_returns_the_differences_but_still_checks_shapes():
     model = nn.Sequential(nn.Linear(2, 3))
-    missing, unexpected = model.load_state_dict({"0.weight": lamina.ones(3, 2), "extra": lamina.ones(1, 1)}, strict=False)
+    missing, unexpected = model.load_state_dict(
+        {"0.weight": lamina.ones(3, 2), "extra": lamina.ones(1, 1)}, strict=False
+    )
     assert (missing, unexpected) == (["0.bias"], ["extra"])
     assert model[0].weight.tolist() == [[1.0, 1.0]] * 3
     with pytest.raises(StateDictError, match="'0.weight' has shape"):

@@ -1,0 +1,72 @@
+"""`lamina summary`: each layer's name, output width and parameter count, and the total."""
+
+from __future__ import annotations
+
+from .component import config_of
+from .errors import LaminaError
+from .rng import generator
+from .sequential import Sequential
+from .tensor import zeros
+
+INPUT_WIDTH_ARGUMENTS = ("in_features", "num_features")
+
+
+def input_width(model):
+    """The width the first sized layer declares (Linear's in_features, BatchNorm1d's
+    num_features), or None when no layer says."""
+    for module in model.modules():
+        config = config_of(module)
+        for argument in INPUT_WIDTH_ARGUMENTS:
+            if isinstance(config.get(argument), int):
+                return config[argument]
+    return None
+
+
+def summarize(model, width=None) -> list:
+    """(index, layer name, output width or None, parameter count) per top-level layer; the widths
+    come from one eval-mode forward pass over two rows of zeros."""
+    layers = list(model) if isinstance(model, Sequential) else [model]
+    width = width if width is not None else input_width(model)
+    widths = _output_widths(model, layers, width)
+    return [
+        (index, type(layer).__name__, widths[index], sum(p.numel() for p in layer.parameters()))
+        for index, layer in enumerate(layers)
+    ]
+
+
+def _output_widths(model, layers, width):
+    widths = [None] * len(layers)
+    if width is None:
+        return widths
+    was_training, random_state = model.training, generator().getstate()
+    model.eval()
+    try:
+        x = zeros(2, width)
+        for index, layer in enumerate(layers):
+            x = layer(x)
+            widths[index] = x.shape[1]
+    except LaminaError:
+        pass  # the widths found so far are shown; the rest stay unknown
+    finally:
+        model.train(was_training)
+        generator().setstate(random_state)
+    return widths
+
+
+def format_summary(rows) -> str:
+    table = [("#", "layer", "output", "parameters")]
+    table += [(str(i), name, "?" if w is None else str(w), f"{count:,}") for i, name, w, count in rows]
+    widths = [max(len(row[c]) for row in table) for c in range(4)]
+    lines = [
+        "  ".join(
+            [
+                row[0].rjust(widths[0]),
+                row[1].ljust(widths[1]),
+                row[2].rjust(widths[2]),
+                row[3].rjust(widths[3]),
+            ]
+        )
+        for row in table
+    ]
+    total = sum(count for *_, count in rows)
+    return "\n".join(lines + [f"Total parameters: {total:,}"])
