@@ -13,20 +13,24 @@ In a test suite, lamina's pytest plugin turns each check into its own test:
 
 How the kit builds a component: with its defaults, each required `int` argument being a size
 (the kit passes FEATURES, the number of input features). A module is fed `randn(ROWS, FEATURES)`,
-a loss a prediction and a target of that shape. A component that needs something else says so on
-its class, once, with examples:
+a loss a prediction and a target of that shape drawn uniformly from (0.05, 0.95). A component that
+needs something else says so on its class, once, with examples:
 
-    class BCELoss(Loss):
-        conformance_examples = [Example(inputs=lambda: (lamina.rand(6, 1, 0.05, 0.95),
-                                                        (lamina.rand(6, 1) > 0.5) * 1.0))]
+    class NLLLoss(Loss):
+        conformance_examples = [Example(inputs=lambda: (lamina.rand(4, 3, 0.05, 0.95),
+                                                        lamina.tensor([[0.0], [2.0], [1.0], [0.0]])))]
 
-`Example(kwargs={...})` gives constructor arguments; `inputs` is called after seeding, for a module
-returning x, for a loss (prediction, target); `skip={"check name": "why"}` leaves a check out.
+`Example(kwargs={...})` gives constructor arguments (or `kwargs=lambda optimizer: {...}`, a function
+of the runtime arguments, for a schedule built from other schedules); `inputs` is called after
+seeding, for a module returning x, for a loss (prediction, target); `skip={"check name": "why"}`
+leaves a check out. A schedule whose step() takes a metric (ReduceLROnPlateau) is given a loss
+that improves for three epochs and then stops improving.
 Callbacks run inside a fresh temporary working directory, so one that writes files writes there.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -44,7 +48,7 @@ from .module import Module
 from .optimizer import Optimizer
 from .rng import manual_seed
 from .scheduler import LRScheduler
-from .tensor import Parameter, Tensor, randn, tensor
+from .tensor import Parameter, Tensor, rand, randn, tensor
 from .trainer import Trainer
 
 ROWS = 5
@@ -57,7 +61,7 @@ KIND_OF = {Module: "modules", Loss: "losses", Optimizer: "optimizers", LRSchedul
 class Example:
     """One way to build and feed a component, declared as `conformance_examples = [...]`."""
 
-    kwargs: dict = attrs.field(factory=dict)
+    kwargs: dict | Callable = attrs.field(factory=dict)
     inputs: Callable | None = None
     skip: dict = attrs.field(factory=dict)  # check name -> why it does not apply
 
@@ -97,9 +101,9 @@ def examples_of(factory) -> list:
     return list(getattr(factory, "conformance_examples", None) or [Example()])
 
 
-def arguments(factory, example: Example) -> dict:
+def arguments(factory, example: Example, *runtime) -> dict:
     """The example's arguments, plus FEATURES for each required `int` argument it leaves out."""
-    kwargs = dict(example.kwargs)
+    kwargs = dict(example.kwargs(*runtime) if callable(example.kwargs) else example.kwargs)
     if attrs.has(factory):
         for f in attrs.fields(factory):
             if f.default is attrs.NOTHING and f.init and f.metadata.get("config", True) and f.alias not in kwargs:
@@ -115,7 +119,7 @@ def arguments(factory, example: Example) -> dict:
 
 def build(factory, example: Example, *runtime, seed: int = 0, **overrides):
     manual_seed(seed)
-    return factory(*runtime, **{**arguments(factory, example), **overrides})
+    return factory(*runtime, **{**arguments(factory, example, *runtime), **overrides})
 
 
 def module_input(example: Example, seed: int = 1) -> Tensor:
@@ -125,7 +129,10 @@ def module_input(example: Example, seed: int = 1) -> Tensor:
 
 def loss_inputs(example: Example, seed: int = 1):
     manual_seed(seed)
-    return example.inputs() if example.inputs else (randn(ROWS, FEATURES), randn(ROWS, FEATURES))
+    if example.inputs:
+        return example.inputs()
+    # In (0, 1), away from the ends: valid for regression losses and probability losses alike.
+    return rand(ROWS, FEATURES, 0.05, 0.95), rand(ROWS, FEATURES, 0.05, 0.95)
 
 
 # --- comparing --------------------------------------------------------------------------------
@@ -326,29 +333,46 @@ def optimizer_reads_lr_from_param_groups(factory, example):
     assert_same(params, before, f"{factory.__name__}'s parameters after steps with every group's lr = 0")
 
 
+def _accepts(factory, example, **kwargs) -> bool:
+    """Whether the optimizer takes these options (AdamW, say, is always decoupled)."""
+    params, _ = _problem()
+    try:
+        build(factory, example, params, **kwargs)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def optimizer_weight_decay(factory, example):
     """weight_decay is the weight-decay plugin's job: coupled L2 must equal adding wd * p to the
     gradient, decoupled must equal shrinking p by lr * wd before the step."""
     wd = 0.1
     name = factory.__name__
-    params, targets = _problem()
-    _steps(build(factory, example, params, weight_decay=wd), params, targets, 5)
-    by_hand, _ = _problem()
-    _steps(build(factory, example, by_hand), by_hand, targets, 5, lambda p, t: (p - t) + p * wd)
-    assert_same(params, by_hand, f"{name}(weight_decay={wd}) and {name} given grad + {wd} * param")
-
-    params, targets = _problem()
-    decoupled = build(factory, example, params, weight_decay=wd, decoupled_weight_decay=True)
-    _steps(decoupled, params, targets, 5)
-    by_hand, _ = _problem()
-    optimizer = build(factory, example, by_hand)
-    for _ in range(5):
-        optimizer.zero_grad()
-        for p, t in zip(by_hand, targets):
-            p.accumulate_grad(p - t)  # the gradient at the parameter before it shrinks
-            p.mul_(1.0 - optimizer.param_groups[0]["lr"] * wd)
-        optimizer.step()
-    assert_same(params, by_hand, f"{name}(decoupled_weight_decay=True) and shrinking by lr * wd by hand")
+    none = {"weight_decay": 0.0}
+    coupled = {"weight_decay": wd, "decoupled_weight_decay": False}
+    decoupled = {"weight_decay": wd, "decoupled_weight_decay": True}
+    checked = 0
+    if _accepts(factory, example, **coupled) and _accepts(factory, example, **none):
+        params, targets = _problem()
+        _steps(build(factory, example, params, **coupled), params, targets, 5)
+        by_hand, _ = _problem()
+        _steps(build(factory, example, by_hand, **none), by_hand, targets, 5, lambda p, t: (p - t) + p * wd)
+        assert_same(params, by_hand, f"{name}(weight_decay={wd}) and {name} given grad + {wd} * param")
+        checked += 1
+    if _accepts(factory, example, **decoupled) and _accepts(factory, example, **none):
+        params, targets = _problem()
+        _steps(build(factory, example, params, **decoupled), params, targets, 5)
+        by_hand, _ = _problem()
+        optimizer = build(factory, example, by_hand, **none)
+        for _ in range(5):
+            optimizer.zero_grad()
+            for p, t in zip(by_hand, targets):
+                p.accumulate_grad(p - t)  # the gradient at the parameter before it shrinks
+                p.mul_(1.0 - optimizer.param_groups[0]["lr"] * wd)
+            optimizer.step()
+        assert_same(params, by_hand, f"{name}(decoupled_weight_decay=True) and shrinking by lr * wd by hand")
+        checked += 1
+    assert checked, f"{name} takes neither weight_decay=0 nor weight_decay={wd} with either decoupling"
 
 
 def optimizer_state_dict(factory, example):
@@ -395,11 +419,22 @@ def _host_optimizer():
     return GradientDescent([{"params": params[:1]}, {"params": params[1:], "lr": 0.01}])
 
 
-def _rates(scheduler, count):
+def _takes_a_metric(scheduler) -> bool:
+    """Whether step() needs a value to watch, as ReduceLROnPlateau's step(metrics) does."""
+    parameters = inspect.signature(scheduler.step).parameters.values()
+    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+
+
+def _rates(scheduler, count, first_epoch=0):
+    """Step `count` epochs; a schedule that watches a metric sees a loss that improves for three
+    epochs and then stops improving, so that it has something to react to."""
     rates = []
-    for _ in range(count):
+    for epoch in range(first_epoch, first_epoch + count):
         scheduler.optimizer.step()
-        scheduler.step()
+        if _takes_a_metric(scheduler):
+            scheduler.step(1.0 / (1 + min(epoch, 3)))
+        else:
+            scheduler.step()
         rates.append(scheduler.get_last_lr())
     return rates
 
@@ -407,8 +442,8 @@ def _rates(scheduler, count):
 def scheduler_rates(factory, example):
     scheduler = build(factory, example, _host_optimizer())
     name = factory.__name__
-    for epoch in range(1, 13):
-        [rates] = _rates(scheduler, 1)
+    for epoch in range(12):
+        [rates] = _rates(scheduler, 1, epoch)
         groups = [g["lr"] for g in scheduler.optimizer.param_groups]
         assert rates == groups, f"{name}.get_last_lr() {rates} is not the groups' lr {groups} at epoch {epoch}"
         assert all(math.isfinite(r) and r >= 0 for r in rates), f"{name} gave the rates {rates} at epoch {epoch}"
@@ -423,7 +458,7 @@ def scheduler_state_dict(factory, example):
     resumed = build(factory, example, resumed_optimizer)
     resumed_optimizer.load_state_dict(through_json(optimizer.state_dict(), "the optimizer's state dict"))
     resumed.load_state_dict(through_json(scheduler.state_dict(), f"{factory.__name__}.state_dict()"))
-    assert_same(_rates(resumed, 6), _rates(scheduler, 6), f"{factory.__name__}'s rates, run on and resumed")
+    assert_same(_rates(resumed, 6, 4), _rates(scheduler, 6, 4), f"{factory.__name__}'s rates, run on and resumed")
 
 
 def scheduler_config(factory, example):
