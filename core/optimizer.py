@@ -4,6 +4,9 @@ A concrete optimizer declares its hyper-parameters as attrs fields (they become 
 defaults) and writes only `update(param, grad, state, group)`. Weight decay is not its business:
 every optimizer accepts `weight_decay=` and `decoupled_weight_decay=`, and the weight-decay plugin
 applies it (coupled L2 adds wd * param to the gradient; decoupled shrinks the parameter).
+
+An optimizer that mirrors a PyTorch signature where `weight_decay` is positional re-declares it
+with `weight_decay_field()` at that position; one that does not still takes it as a keyword.
 """
 
 from __future__ import annotations
@@ -19,10 +22,15 @@ class WeightDecay:
         raise NotImplementedError
 
 
+def weight_decay_field(default=0.0, **options):
+    """The `weight_decay` hyper-parameter: a number >= 0, applied by the weight-decay plugin."""
+    return field(default=default, validator=[number, at_least(0.0)], **options)
+
+
 @component
 class Optimizer:
     params = runtime_argument()
-    weight_decay: float = field(default=0.0, kw_only=True, validator=[number, at_least(0.0)])
+    weight_decay: float = weight_decay_field(kw_only=True)
     decoupled_weight_decay: bool = field(default=False, kw_only=True, validator=boolean)
 
     def __attrs_post_init__(self):
@@ -69,7 +77,9 @@ class Optimizer:
         for group in self.param_groups:
             group["lr"] = lr
 
-    def step(self):
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; `closure` re-evaluates the loss."""
+        loss = closure() if closure is not None else None
         for group in self.param_groups:
             decay = self._weight_decay(group)
             for param in group["params"]:
@@ -77,6 +87,7 @@ class Optimizer:
                     continue
                 grad = param.grad if decay is None else decay.apply(param, param.grad, group)
                 self.update(param, grad, self.state.setdefault(param, {}), group)
+        return loss
 
     def update(self, param: Parameter, grad: Tensor, state: dict, group: dict):
         """Change `param` in place using `grad`; keep running values (moments) in `state`."""
@@ -113,11 +124,16 @@ class Optimizer:
                 "optimizer's (different model or parameter order?)"
             )
         for saved, own in zip(groups, self.param_groups):
-            own.update({k: v for k, v in saved.items() if k != "params"})
+            own.update({k: _group_value(v, own.get(k)) for k, v in saved.items() if k != "params"})
         self.state = {}
         for key, saved in state_dict["state"].items():
             param = self.params[int(key)]
             self.state[param] = {k: _state_value(v) for k, v in saved.items()}
+
+
+def _group_value(value, current):
+    # A JSON round trip turns tuples (Adam's betas) into lists; give them their shape back.
+    return tuple(value) if isinstance(current, tuple) and isinstance(value, list) else value
 
 
 def _state_value(value):

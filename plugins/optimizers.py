@@ -1,21 +1,32 @@
-"""Optimizers: SGD and Adam, with PyTorch's defaults and update rules.
+"""Optimizers: SGD, Adam, AdamW and RMSprop, with PyTorch's signatures, defaults and update rules.
 
 Each writes only its update rule; weight decay is applied before `update` by the weight-decay
-plugin, for every optimizer alike.
+plugin, for every optimizer alike. The updates follow the operation order of PyTorch's
+single-tensor implementations, so that trajectories agree with PyTorch's to the last bits.
 """
-
-import math
 
 import lamina
 from lamina.component import at_least, boolean, component, field, in_range, number
 from lamina.optim import Optimizer
+from lamina.optimizer import weight_decay_field
 
 
 def _betas(instance, attribute, value):
-    if len(value) != 2 or not all(0.0 <= b < 1.0 for b in value):
+    if len(value) != 2 or not all(isinstance(b, (int, float)) and 0.0 <= b < 1.0 for b in value):
         raise ValueError(
             f"{type(instance).__name__}(betas={value!r}): betas must be two numbers in [0, 1)"
         )
+
+
+def _zeros_like(param):
+    return lamina.zeros(*param.shape)
+
+
+def lerp(start, end, weight):
+    """start + weight * (end - start), in the form PyTorch's lerp uses for each half of [0, 1]."""
+    if weight < 0.5:
+        return start + (end - start) * weight
+    return end - (end - start) * (1.0 - weight)
 
 
 @component
@@ -25,11 +36,15 @@ class SGD(Optimizer):
     lr: float = field(default=1e-3, validator=[number, at_least(0.0)])
     momentum: float = field(default=0.0, validator=[number, at_least(0.0)])
     dampening: float = field(default=0.0, validator=[number, in_range(0, 1)])
+    weight_decay: float = weight_decay_field()
     nesterov: bool = field(default=False, validator=boolean)
 
     def __attrs_post_init__(self):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError("SGD(nesterov=True) needs momentum > 0 and dampening = 0")
+            raise ValueError(
+                f"SGD(nesterov=True, momentum={self.momentum}, dampening={self.dampening}): "
+                "Nesterov momentum needs momentum > 0 and dampening = 0"
+            )
         super().__attrs_post_init__()
 
     def update(self, param, grad, state, group):
@@ -37,7 +52,7 @@ class SGD(Optimizer):
         if momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
-                buffer = grad.clone()
+                buffer = grad.clone()  # the first step takes the gradient whole, undampened
             else:
                 buffer = buffer * momentum + grad * (1.0 - group["dampening"])
             state["momentum_buffer"] = buffer
@@ -47,33 +62,95 @@ class SGD(Optimizer):
 
 @component
 class Adam(Optimizer):
-    """Adam: per-parameter steps from bias-corrected running means of the gradient and its square."""
+    """Adam: per-parameter steps from bias-corrected running means of the gradient and its square.
+
+    weight_decay is coupled L2 (added to the gradient), as in PyTorch; pass
+    decoupled_weight_decay=True, or use AdamW, for decoupled decay."""
 
     lr: float = field(default=1e-3, validator=[number, at_least(0.0)])
     betas: tuple = field(default=(0.9, 0.999), converter=tuple, validator=_betas)
     eps: float = field(default=1e-8, validator=[number, at_least(0.0)])
+    weight_decay: float = weight_decay_field()
     amsgrad: bool = field(default=False, validator=boolean)
 
     def update(self, param, grad, state, group):
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = grad * 0.0
-            state["exp_avg_sq"] = grad * 0.0
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = grad * 0.0
+            state["exp_avg"] = _zeros_like(param)
+            state["exp_avg_sq"] = _zeros_like(param)
         state["step"] += 1
         step = state["step"]
-        # Written in PyTorch's operation order, so the trajectories agree to the last bits.
-        exp_avg = state["exp_avg"] = state["exp_avg"] + (grad - state["exp_avg"]) * (1.0 - beta1)
+
+        exp_avg = state["exp_avg"] = lerp(state["exp_avg"], grad, 1.0 - beta1)
         exp_avg_sq = state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + grad * (1.0 - beta2) * grad
         if group["amsgrad"]:
-            exp_avg_sq = state["max_exp_avg_sq"] = state["max_exp_avg_sq"].maximum(exp_avg_sq)
-        step_size = group["lr"] / (1.0 - beta1 ** step)
-        denominator = exp_avg_sq.sqrt() / math.sqrt(1.0 - beta2 ** step) + group["eps"]
+            # The denominator never shrinks: use the largest second moment seen so far.
+            largest = state.get("max_exp_avg_sq", _zeros_like(param))
+            exp_avg_sq = state["max_exp_avg_sq"] = largest.maximum(exp_avg_sq)
+
+        bias_correction1 = 1.0 - beta1 ** step
+        bias_correction2 = 1.0 - beta2 ** step
+        step_size = group["lr"] / bias_correction1
+        denominator = exp_avg_sq.sqrt() / bias_correction2 ** 0.5 + group["eps"]
         param.sub_(exp_avg * step_size / denominator)
+
+
+def _always_decoupled(instance, attribute, value):
+    if value is not True:
+        raise ValueError(
+            f"AdamW(decoupled_weight_decay={value!r}): AdamW's weight decay is always decoupled; "
+            "use Adam for coupled L2"
+        )
+
+
+@component
+class AdamW(Adam):
+    """Adam with decoupled weight decay: the parameter shrinks by lr * weight_decay each step,
+    outside the moment estimates."""
+
+    weight_decay: float = weight_decay_field(default=1e-2)
+    amsgrad: bool = field(default=False, validator=boolean)  # re-declared to keep PyTorch's order
+    decoupled_weight_decay: bool = field(default=True, kw_only=True, validator=_always_decoupled)
+
+
+@component
+class RMSprop(Optimizer):
+    """RMSprop: steps scaled by a running root mean square of the gradient, optionally centered
+    (divided by an estimate of its standard deviation instead) and with momentum."""
+
+    lr: float = field(default=1e-2, validator=[number, at_least(0.0)])
+    alpha: float = field(default=0.99, validator=[number, at_least(0.0)])
+    eps: float = field(default=1e-8, validator=[number, at_least(0.0)])
+    weight_decay: float = weight_decay_field()
+    momentum: float = field(default=0.0, validator=[number, at_least(0.0)])
+    centered: bool = field(default=False, validator=boolean)
+
+    def update(self, param, grad, state, group):
+        alpha = group["alpha"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = _zeros_like(param)
+            if group["centered"]:
+                state["grad_avg"] = _zeros_like(param)
+        state["step"] += 1
+
+        square_avg = state["square_avg"] = state["square_avg"] * alpha + grad * (1.0 - alpha) * grad
+        if group["centered"]:
+            grad_avg = state["grad_avg"] = lerp(state["grad_avg"], grad, 1.0 - alpha)
+            average = (square_avg - grad_avg * grad_avg).sqrt()
+        else:
+            average = square_avg.sqrt()
+        average = average + group["eps"]
+
+        if group["momentum"] > 0:
+            buffer = state.get("momentum_buffer", _zeros_like(param))
+            buffer = state["momentum_buffer"] = buffer * group["momentum"] + grad / average
+            param.sub_(buffer * group["lr"])
+        else:
+            param.sub_(grad * group["lr"] / average)
 
 
 @lamina.hookimpl
 def lamina_register_optimizers():
-    return [SGD, Adam]
+    return [SGD, Adam, AdamW, RMSprop]
