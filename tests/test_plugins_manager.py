@@ -122,7 +122,7 @@ def test_broken_plugins_are_skipped_with_one_warning_each_and_listed_as_failed(s
     misspelt = manager.status("misspelt_hook")
     assert misspelt.status == "failed"
     assert misspelt.error.startswith("PluginError: unknown hook lamina_register_module;")
-    assert "Identity" not in manager.registry.names("modules")
+    assert "NeverRegistered" not in manager.registry.names("modules")
 
     # everything else still works
     assert manager.status("swish_a").status == "loaded"

@@ -1,14 +1,10 @@
 """lamina-adagrad: lamina's conformance checks, and trajectories against torch.optim.Adagrad with
-weight decay and an LR schedule the plugin never wrote."""
-
-import math
+weight decay and an LR schedule (lamina's CosineAnnealingLR), neither of which the plugin wrote."""
 
 import pytest
 
 import lamina
 from lamina import optim
-from lamina.component import component, field
-from lamina.optim.lr_scheduler import LRScheduler
 
 
 @pytest.mark.lamina_conformance(distribution="lamina-adagrad")
@@ -36,16 +32,6 @@ def test_bad_arguments_name_themselves():
         optim.Adagrad([p], lr_decay=-1)
 
 
-@component
-class Cosine(LRScheduler):
-    """A cosine schedule written by an application, not by this plugin: lr_t = lr (1 + cos(pi t / T)) / 2."""
-
-    T_max: int = field(default=10)
-
-    def get_lr(self):
-        return [base * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2 for base in self.base_lrs]
-
-
 @pytest.fixture(scope="module")
 def torch():
     torch = pytest.importorskip("torch")
@@ -62,7 +48,7 @@ def trajectories(torch, options, schedule=False, steps=12):
     our_opt = optim.Adagrad([ours], **options)
     torch_options = {k: v for k, v in options.items() if k != "decoupled_weight_decay"}
     their_opt = torch.optim.Adagrad([theirs], **torch_options)
-    our_sched = Cosine(our_opt, T_max=5) if schedule else None
+    our_sched = optim.lr_scheduler.CosineAnnealingLR(our_opt, T_max=5) if schedule else None
     their_sched = torch.optim.lr_scheduler.CosineAnnealingLR(their_opt, T_max=5) if schedule else None
     xt, yt = torch.tensor(x.tolist()), torch.tensor(y.tolist())
     ours_path, theirs_path = [], []
