@@ -80,7 +80,7 @@ def test_train_runs_next_to_a_broken_plugin_and_strict_mode_stops_it(site, capsy
         code = cli.main(["train", "--epochs", "1"])
     out = capsys.readouterr().out
     assert code == 0 and "Test accuracy:" in out
-    assert len([w for w in caught if issubclass(w.category, PluginWarning)]) == 3
+    assert len([w for w in caught if issubclass(w.category, PluginWarning)]) == 4
 
     from lamina.plugin_manager import reset_plugins
 

@@ -108,7 +108,7 @@ def test_blocking_one_of_two_colliding_distributions_resolves_it(site, monkeypat
 def test_broken_plugins_are_skipped_with_one_warning_each_and_listed_as_failed(site):
     site("lamina-fixture-broken", "lamina-fixture-swish-a")
     manager, caught = load_quietly()
-    assert len(caught) == 3
+    assert len(caught) == 4
     texts = sorted(str(w.message) for w in caught)
     assert all("lamina-fixture-broken 0.0.1 failed to load and was skipped" in t for t in texts)
     assert all("LAMINA_STRICT_PLUGINS=1" in t for t in texts)
@@ -123,6 +123,10 @@ def test_broken_plugins_are_skipped_with_one_warning_each_and_listed_as_failed(s
     assert misspelt.status == "failed"
     assert misspelt.error.startswith("PluginError: unknown hook lamina_register_module;")
     assert "NeverRegistered" not in manager.registry.names("modules")
+    not_a_list = manager.status("not_a_list")
+    assert not_a_list.status == "failed"
+    assert not_a_list.error.startswith("TypeError: hook lamina_register_metrics returned <function worst_error")
+    assert not_a_list.error.endswith("; expected a list of components")
 
     # everything else still works
     assert manager.status("swish_a").status == "loaded"
@@ -146,7 +150,7 @@ def test_strict_mode_off_when_set_to_zero(site, monkeypatch):
     site("lamina-fixture-broken")
     monkeypatch.setenv("LAMINA_STRICT_PLUGINS", "0")
     manager, caught = load_quietly()
-    assert len(caught) == 3 and manager.status("broken_hook").status == "failed"
+    assert len(caught) == 4 and manager.status("broken_hook").status == "failed"
 
 
 # --- allow- and deny-lists --------------------------------------------------------------------
@@ -159,7 +163,7 @@ def test_allow_list_loads_only_the_named_third_party_plugins(site, monkeypatch):
     assert caught == []  # the broken plugins were never imported
     assert not {"lamina_fixture_broken", "lamina_fixture_swish_a"} & set(sys.modules)
     assert manager.status("swish_b").status == "loaded"
-    for name in ("swish_a", "broken_on_import", "broken_hook"):
+    for name in ("swish_a", "broken_on_import", "broken_hook", "misspelt_hook", "not_a_list"):
         assert (manager.status(name).status, manager.status(name).error) == ("blocked", "not in LAMINA_LOAD_PLUGINS")
     assert manager.status("lamina.layers").status == "loaded"  # built-ins always load
 
