@@ -24,14 +24,17 @@ def run(args):
 
 
 def table(plugins: list[dict]) -> str:
+    """One row per plugin; why a plugin failed or was blocked goes on an indented line below it."""
     header = ("PLUGIN", "DISTRIBUTION", "VERSION", "STATUS", "PROVIDES")
     rows = [header]
     for plugin in plugins:
-        status = plugin["status"] + (f" ({plugin['error']})" if plugin["error"] else "")
         provides = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in plugin["components"].items())
-        rows.append((plugin["name"], plugin["distribution"], plugin["version"], status, provides or "-"))
+        rows.append((plugin["name"], plugin["distribution"], plugin["version"], plugin["status"], provides or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
-        for row in rows
-    )
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+        reason = plugins[index - 1]["error"] if index else ""
+        if reason:
+            lines.append(f"    {reason}")
+    return "\n".join(lines)

@@ -14,6 +14,7 @@ load as usual. Two plugins registering one name is always an error, naming both.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import warnings
@@ -122,7 +123,7 @@ class PluginManager:
             module = ep.load()
             records = self._records_of(module, f"{status.distribution}:{ep.name}")
         except Exception as error:  # a broken plugin must not take the host down
-            self._failed(status, error)
+            self._failed(status, error, ep.value)
             return
         # Outside the try: a name collision is not one plugin's fault, and must never pass quietly.
         for kind, record in records:
@@ -139,9 +140,10 @@ class PluginManager:
             and callable(getattr(module, name)) and hasattr(getattr(module, name), "lamina_impl")
         )
         if misspelt:
-            raise PluginError(
-                f"unknown hook {', '.join(misspelt)}; hooks are {', '.join(sorted(HOOK_NAMES))}"
-            )
+            guesses = [difflib.get_close_matches(name, HOOK_NAMES, n=1) for name in misspelt]
+            raise PluginError("unknown hook " + ", ".join(
+                f"{name} (did you mean {guess[0]}?)" if guess else name for name, guess in zip(misspelt, guesses)
+            ) + "; the hooks are listed in lamina.hookspecs")
         self._pluggy.register(module, name=plugin_name)
         try:
             records = []
@@ -155,16 +157,18 @@ class PluginManager:
             self._pluggy.unregister(name=plugin_name)
             raise
 
-    def _failed(self, status, error):
+    def _failed(self, status, error, where_from):
         status.status, status.error = "failed", f"{type(error).__name__}: {error}"
         where = f"lamina plugin {status.name!r} from {status.distribution} {status.version}".rstrip()
         if self.strict:
             raise PluginError(f"{where} failed to load: {status.error} ({STRICT_ENV} is set)") from error
-        warnings.warn(
+        # Attributed to the plugin's module rather than to a line of lamina: one line, no source.
+        warnings.warn_explicit(
             f"{where} failed to load and was skipped: {status.error} "
             f"(set {STRICT_ENV}=1 to make this an error)",
             PluginWarning,
-            stacklevel=4,
+            filename=where_from,
+            lineno=0,
         )
 
     def status(self, name: str) -> PluginStatus:

@@ -121,7 +121,8 @@ def test_broken_plugins_are_skipped_with_one_warning_each_and_listed_as_failed(s
         "failed", "ValueError: lamina_fixture_broken.bad_hook fails in its hook (on purpose)")
     misspelt = manager.status("misspelt_hook")
     assert misspelt.status == "failed"
-    assert misspelt.error.startswith("PluginError: unknown hook lamina_register_module;")
+    assert misspelt.error == ("PluginError: unknown hook lamina_register_module (did you mean "
+                              "lamina_register_modules?); the hooks are listed in lamina.hookspecs")
     assert "NeverRegistered" not in manager.registry.names("modules")
     not_a_list = manager.status("not_a_list")
     assert not_a_list.status == "failed"
