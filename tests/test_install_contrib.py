@@ -42,7 +42,7 @@ def venv(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True)
     python = base / "venv" / "bin" / "python"
     pip(python, "setuptools>=70.1")  # --no-build-isolation builds wheels with it (bdist_wheel built in)
-    pip(python, source, *(source / "contrib" / name for name in CONTRIB))
+    pip(python, source, *(source / "contrib" / name for name in CONTRIB), "pytest")
     for site, fixtures in (("broken", ["lamina-fixture-broken"]),
                            ("collide", ["lamina-fixture-swish-a", "lamina-fixture-swish-b"])):
         pip(python, "--no-deps", "--target", base / site, *(source / "tests" / "fixtures" / f for f in fixtures))
@@ -191,3 +191,18 @@ def test_two_plugins_registering_one_name_fail_naming_both(venv):
     assert result.returncode == 1
     assert "two plugins register the module 'Swish'" in result.stderr
     assert "lamina-fixture-swish-a 1.0.0" in result.stderr and "lamina-fixture-swish-b 2.3.0" in result.stderr
+
+
+def test_each_contrib_suite_passes_with_the_installed_conformance_kit(venv):
+    """The pytest plugin arrives with lamina's installed metadata; PyTorch is absent here, so only
+    the parity tests skip."""
+    suites = [f"contrib/{name}/tests" for name in CONTRIB]
+    result = subprocess.run(
+        [venv / "venv" / "bin" / "python", "-m", "pytest", "-v", "-rs", "-p", "no:cacheprovider", *suites],
+        cwd=venv / "source", capture_output=True, text=True,
+        env={k: v for k, v in os.environ.items() if k not in PLUGIN_ENV},
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    for case in ("modules:PReLU[1]:gradients", "optimizers:Adagrad:weight_decay", "callbacks:JSONLinesLogger:fit"):
+        assert f"test_conformance[{case}] PASSED" in result.stdout
+    assert "SKIPPED" in result.stdout and "could not import 'torch'" in result.stdout
