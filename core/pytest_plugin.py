@@ -32,13 +32,28 @@ def pytest_generate_tests(metafunc):
 
     marker = metafunc.definition.get_closest_marker(MARKER)
     if marker is None:
-        raise TypeError(f"{metafunc.function.__name__} takes lamina_check but has no @pytest.mark.{MARKER}(...)")
-    options = dict(marker.kwargs)
-    components = options.pop("components", None)
-    if components is not None:
-        cases = [case for factory in components for case in conformance.cases(factory)]
+        cases = [_Misuse(TypeError(
+            f"{metafunc.function.__name__} takes lamina_check but has no @pytest.mark.{MARKER}(...)"))]
     else:
-        cases = conformance.registered_cases(**options)
-    if not cases:
-        raise ValueError(f"@pytest.mark.{MARKER}({marker.kwargs}) selects no component to check")
+        options = dict(marker.kwargs)
+        components = options.pop("components", None)
+        if components is not None:
+            cases = [case for factory in components for case in conformance.cases(factory)]
+        else:
+            cases = conformance.registered_cases(**options)
+        if not cases:
+            cases = [_Misuse(ValueError(f"@pytest.mark.{MARKER}({marker.kwargs}) selects no component to check"))]
     metafunc.parametrize("lamina_check", cases, ids=[case.id for case in cases])
+
+
+class _Misuse:
+    """Stands in for the checks of a test that selects none: it fails that test (and only that
+    one) with the reason, rather than stopping the whole collection."""
+
+    id = "no-component-selected"
+
+    def __init__(self, error):
+        self.error = error
+
+    def __call__(self):
+        raise self.error

@@ -279,3 +279,22 @@ def test_the_pytest_plugin_makes_one_test_per_check_and_reports_failures(tmp_pat
                             cwd=tmp_path, capture_output=True, text=True)
     assert "FAILED test_kit.py::test_doubler[modules:Doubler:gradients]" in result.stdout
     assert "1 failed, 10 passed" in result.stdout  # 5 module checks, 6 optimizer checks
+
+
+def test_the_pytest_plugin_says_when_a_marker_selects_nothing_or_is_missing(tmp_path):
+    (tmp_path / "test_empty.py").write_text(textwrap.dedent('''
+        import pytest
+
+        @pytest.mark.lamina_conformance(distribution="lamina-not-installed")
+        def test_nothing(lamina_check):
+            lamina_check()
+
+        def test_unmarked(lamina_check):
+            lamina_check()
+    '''))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_empty.py"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert "2 failed" in result.stdout
+    assert ("ValueError: @pytest.mark.lamina_conformance({'distribution': 'lamina-not-installed'}) "
+            "selects no component to check") in result.stdout
+    assert "TypeError: test_unmarked takes lamina_check but has no @pytest.mark.lamina_conformance(...)" in result.stdout
