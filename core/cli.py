@@ -12,6 +12,7 @@ import sys
 
 import lamina
 
+from . import cli_plugins
 from .config import build_model, build_run, default_config, read_config
 from .csvdata import read_csv, write_csv
 from .errors import ConfigError, LaminaError
@@ -195,7 +196,7 @@ def command_summary(args):
     print(format_summary(summarize(model, args.input_width)))
 
 
-SUBCOMMANDS = [add_train, add_evaluate, add_predict, add_summary]
+SUBCOMMANDS = [add_train, add_evaluate, add_predict, add_summary, cli_plugins.add_parser]
 
 
 class Parser(argparse.ArgumentParser):

@@ -6,10 +6,15 @@ Environment control, applied to metadata before any plugin module is imported:
                              names); set but empty, load none. lamina's built-ins always load.
   LAMINA_BLOCK_PLUGINS=a,b   never load these (may name a built-in, e.g. lamina.layers).
   LAMINA_STRICT_PLUGINS=1    a plugin that fails to load is an error, not a warning.
+
+A plugin that fails (its module raises on import, a hook raises or returns something that is not
+a component, a hook name is misspelt) is skipped with one warning and listed as failed; the others
+load as usual. Two plugins registering one name is always an error, naming both.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import warnings
@@ -28,6 +33,7 @@ ALLOW_ENV = "LAMINA_LOAD_PLUGINS"
 BLOCK_ENV = "LAMINA_BLOCK_PLUGINS"
 STRICT_ENV = "LAMINA_STRICT_PLUGINS"
 IN_PROCESS = Provider(plugin="in-process", distribution="(registered in-process)", version="")
+HOOK_NAMES = {f"lamina_register_{kind}" for kind in KINDS}
 
 
 class PluginWarning(UserWarning):
@@ -36,15 +42,21 @@ class PluginWarning(UserWarning):
 
 @attrs.define
 class PluginStatus:
+    """One plugin (one entry point) as `lamina plugins` shows it."""
+
     name: str
     distribution: str
     version: str
     status: str  # loaded | blocked | failed
-    error: str = ""
+    error: str = ""  # why it failed, or why it was blocked
     components: dict = attrs.field(factory=dict)  # kind -> [names]
+
+    def as_dict(self) -> dict:
+        return attrs.asdict(self)
 
 
 def normalize(name: str) -> str:
+    """Distribution names compare as pip compares them: case, '-', '_' and '.' do not matter."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -52,7 +64,7 @@ def _names_from_env(variable):
     value = os.environ.get(variable)
     if value is None:
         return None
-    return {normalize(n) for n in value.split(",") if n.strip()}
+    return {normalize(n.strip()) for n in value.split(",") if n.strip()}
 
 
 class PluginManager:
@@ -70,33 +82,38 @@ class PluginManager:
         return cls(
             allow=_names_from_env(ALLOW_ENV),
             block=_names_from_env(BLOCK_ENV) or (),
-            strict=os.environ.get(STRICT_ENV, "") not in ("", "0"),
+            strict=os.environ.get(STRICT_ENV, "").strip() not in ("", "0"),
         )
 
-    def _wanted(self, plugin, distribution):
+    def blocked_because(self, plugin: str, distribution: str) -> str:
+        """Why this plugin is not to be loaded ('' if it is), read from its names alone."""
         names = {normalize(plugin), normalize(distribution)}
         if names & self.block:
-            return False
-        builtin = normalize(distribution) == BUILTIN_DISTRIBUTION
-        return builtin or self.allow is None or bool(names & self.allow)
+            return f"blocked by {BLOCK_ENV}"
+        if normalize(distribution) == BUILTIN_DISTRIBUTION or self.allow is None:
+            return ""
+        if names & self.allow:
+            return ""
+        return f"not in {ALLOW_ENV}"
 
     def discover(self):
-        """(entry point, distribution name, version) for every plugin, each once."""
-        seen = set()
+        """(entry point, distribution name, version) for every plugin, each once, built-ins
+        first. Only metadata is read here; no plugin module is imported."""
+        found = {}
         for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist
             name = dist.metadata["Name"] if dist is not None else "(unknown)"
             version = dist.version if dist is not None else ""
-            if (normalize(name), ep.name) in seen:
-                continue
-            seen.add((normalize(name), ep.name))
-            yield ep, name, version
+            # The same distribution can be on sys.path twice (an editable install and a copy).
+            found.setdefault((normalize(name), ep.name), (ep, name, version))
+        return sorted(found.values(), key=lambda d: (normalize(d[1]) != BUILTIN_DISTRIBUTION, d[1], d[0].name))
 
     def load(self):
-        for ep, distribution, version in sorted(self.discover(), key=lambda d: (d[1] != "lamina", d[0].name)):
+        for ep, distribution, version in self.discover():
             status = PluginStatus(ep.name, distribution, version, "blocked")
             self.plugins.append(status)
-            if self._wanted(ep.name, distribution):
+            status.error = self.blocked_because(ep.name, distribution)
+            if not status.error:
                 self._load_one(ep, status)
         return self.registry
 
@@ -104,36 +121,72 @@ class PluginManager:
         provider = Provider(ep.name, status.distribution, status.version)
         try:
             module = ep.load()
-            self._pluggy.register(module, name=f"{status.distribution}:{ep.name}")
-            records = self._collect(f"{status.distribution}:{ep.name}")
+            records = self._records_of(module, f"{status.distribution}:{ep.name}")
         except Exception as error:  # a broken plugin must not take the host down
-            status.status, status.error = "failed", f"{type(error).__name__}: {error}"
-            if self.strict:
-                raise PluginError(
-                    f"plugin {ep.name!r} from {status.distribution} {status.version} failed to "
-                    f"load: {status.error}"
-                ) from error
-            warnings.warn(
-                f"lamina plugin {ep.name!r} from {status.distribution} {status.version} failed "
-                f"to load and was skipped ({status.error}); set {STRICT_ENV}=1 to make this fatal",
-                PluginWarning,
-                stacklevel=2,
-            )
+            self._failed(status, error, ep.value)
             return
+        # Outside the try: a name collision is not one plugin's fault, and must never pass quietly.
         for kind, record in records:
             self.registry.add(kind, record, provider)
             status.components.setdefault(kind, []).append(record.name)
         status.status = "loaded"
 
-    def _collect(self, plugin_name):
-        """Every (kind, record) one plugin's hooks return, gathered before any is registered."""
-        records = []
-        for kind in KINDS:
-            caller = getattr(self._pluggy.hook, f"lamina_register_{kind}")
-            for impl in caller.get_hookimpls():
-                if impl.plugin_name == plugin_name:
-                    records.extend((kind, as_record(item)) for item in impl.function() or ())
-        return records
+    def _records_of(self, module, plugin_name):
+        """Every (kind, record) one plugin's hooks return, gathered before any is registered,
+        so that a plugin whose third hook fails adds nothing at all."""
+        misspelt = sorted(
+            name for name in dir(module)
+            if name.startswith("lamina_") and name not in HOOK_NAMES
+            and callable(getattr(module, name)) and hasattr(getattr(module, name), "lamina_impl")
+        )
+        if misspelt:
+            guesses = [difflib.get_close_matches(name, HOOK_NAMES, n=1) for name in misspelt]
+            raise PluginError("unknown hook " + ", ".join(
+                f"{name} (did you mean {guess[0]}?)" if guess else name for name, guess in zip(misspelt, guesses)
+            ) + "; the hooks are listed in lamina.hookspecs")
+        self._pluggy.register(module, name=plugin_name)
+        try:
+            records = []
+            for kind in KINDS:
+                caller = getattr(self._pluggy.hook, f"lamina_register_{kind}")
+                for impl in caller.get_hookimpls():
+                    if impl.plugin_name == plugin_name:
+                        records.extend((kind, as_record(item)) for item in _iterable(impl.function(), impl))
+            return records
+        except Exception:
+            self._pluggy.unregister(name=plugin_name)
+            raise
+
+    def _failed(self, status, error, where_from):
+        status.status, status.error = "failed", f"{type(error).__name__}: {error}"
+        where = f"lamina plugin {status.name!r} from {status.distribution} {status.version}".rstrip()
+        if self.strict:
+            raise PluginError(f"{where} failed to load: {status.error} ({STRICT_ENV} is set)") from error
+        # Attributed to the plugin's module rather than to a line of lamina: one line, no source.
+        warnings.warn_explicit(
+            f"{where} failed to load and was skipped: {status.error} "
+            f"(set {STRICT_ENV}=1 to make this an error)",
+            PluginWarning,
+            filename=where_from,
+            lineno=0,
+        )
+
+    def status(self, name: str) -> PluginStatus:
+        """The status of one plugin, by entry-point or distribution name."""
+        for plugin in self.plugins:
+            if normalize(name) in (normalize(plugin.name), normalize(plugin.distribution)):
+                return plugin
+        raise KeyError(f"no plugin named {name!r}; plugins: {', '.join(p.name for p in self.plugins)}")
+
+
+def _iterable(returned, impl):
+    if returned is None:
+        return ()
+    if isinstance(returned, (str, bytes)) or not hasattr(returned, "__iter__"):
+        raise TypeError(
+            f"hook {impl.function.__name__} returned {returned!r}; expected a list of components"
+        )
+    return returned
 
 
 _manager = None
@@ -161,7 +214,12 @@ def register(kind, name=None, *, override=False, description=""):
 
         @lamina.register("modules")
         class Swish(lamina.nn.Module): ...
+
+    The name defaults to the class's (or function's) own; registering a name that is already
+    taken is an error naming its provider, unless `override=True`, which replaces it.
     """
+    if kind not in KINDS:
+        raise ValueError(f"lamina.register: unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
 
     def add(factory):
         record = as_record(factory)

@@ -46,6 +46,8 @@ class Provider:
     version: str
 
     def __str__(self):
+        if not self.version and self.distribution.startswith("("):  # lamina.register(...)
+            return self.distribution.strip("()")
         version = f" {self.version}" if self.version else ""
         return f"{self.distribution}{version} (plugin {self.plugin!r})"
 
@@ -84,9 +86,13 @@ class Registry:
         entries = self._kind(kind)
         existing = entries.get(record.name)
         if existing is not None and not override:
+            remedy = (
+                "pass override=True to replace it" if provider.plugin == "in-process"
+                else "uninstall or block one of them (LAMINA_BLOCK_PLUGINS)"
+            )
             raise PluginError(
                 f"two plugins register the {KINDS[kind]} {record.name!r}: {existing.provider} and "
-                f"{provider}; uninstall or block one of them (LAMINA_BLOCK_PLUGINS)"
+                f"{provider}; {remedy}"
             )
         entry = Entry(kind, record.name, record.factory, record.description, provider)
         entries[record.name] = entry

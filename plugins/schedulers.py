@@ -21,6 +21,7 @@ from lamina.component import (
     one_of,
     runtime_argument,
 )
+from lamina.conformance import Example
 from lamina.optim.lr_scheduler import LRScheduler
 from lamina.scheduler import check_optimizer
 
@@ -70,6 +71,8 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """Multiply the rate by gamma at each milestone epoch (a milestone listed twice counts twice)."""
 
+    conformance_examples = [Example(kwargs={"milestones": [2, 5]})]
+
     milestones: list = field(converter=list, validator=_integers)
     gamma: float = field(default=0.1, validator=[number, greater_than(0.0)])
 
@@ -87,6 +90,8 @@ class MultiStepLR(LRScheduler):
 @component
 class ExponentialLR(LRScheduler):
     """Multiply the rate by gamma every epoch."""
+
+    conformance_examples = [Example(kwargs={"gamma": 0.9})]
 
     gamma: float = field(validator=[number, greater_than(0.0)])
 
@@ -160,6 +165,11 @@ class LinearLR(LRScheduler):
 class SequentialLR(LRScheduler):
     """Run schedulers one after another, switching at the milestone epochs:
     `SequentialLR(opt, [LinearLR(opt, 0.1, total_iters=5), CosineAnnealingLR(opt, 95)], [5])`."""
+
+    conformance_examples = [Example(
+        kwargs=lambda optimizer: {"schedulers": [StepLR(optimizer, 2), LinearLR(optimizer)], "milestones": [3]},
+        skip={"config": "it is built from other schedules, which no config can hold"},
+    )]
 
     schedulers: list = runtime_argument(converter=list)
     milestones: list = field(converter=list, validator=_integers)
@@ -238,6 +248,8 @@ class OneCycleLR(LRScheduler):
     """The 1cycle policy: the rate rises from max_lr / div_factor to max_lr over the first pct_start
     of total_steps, then anneals to max_lr / (div_factor * final_div_factor); momentum (or Adam's
     beta1) moves the opposite way between max_momentum and base_momentum. Step it every batch."""
+
+    conformance_examples = [Example(kwargs={"max_lr": 0.1, "total_steps": 20, "cycle_momentum": False})]
 
     max_lr = field(validator=_number_or_numbers)
     total_steps: int = field(default=None)

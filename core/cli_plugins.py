@@ -1,0 +1,40 @@
+"""`lamina plugins [--json]`: every plugin found, its distribution and version, whether it loaded
+(or was blocked, or failed, and why), and the components it provides by kind."""
+
+from __future__ import annotations
+
+import json
+
+from .plugin_manager import plugin_manager
+
+
+def add_parser(commands):
+    parser = commands.add_parser("plugins", help="list installed plugins and what they provide")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args):
+    plugins = [plugin.as_dict() for plugin in plugin_manager().plugins]
+    if args.json:
+        print(json.dumps(plugins, indent=2))
+    else:
+        print(table(plugins))
+
+
+def table(plugins: list[dict]) -> str:
+    """One row per plugin; why a plugin failed or was blocked goes on an indented line below it."""
+    header = ("PLUGIN", "DISTRIBUTION", "VERSION", "STATUS", "PROVIDES")
+    rows = [header]
+    for plugin in plugins:
+        provides = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in plugin["components"].items())
+        rows.append((plugin["name"], plugin["distribution"], plugin["version"], plugin["status"], provides or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+        reason = plugins[index - 1]["error"] if index else ""
+        if reason:
+            lines.append(f"    {reason}")
+    return "\n".join(lines)

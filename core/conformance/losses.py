@@ -1,0 +1,62 @@
+"""The checks every Loss must pass."""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from ..gradcheck import check_loss_gradients
+from ..tensor import Tensor
+from .building import assert_same, build, check_config_round_trip, loss_inputs
+
+
+def _reductions(factory, example):
+    if not attrs.has(factory) or "reduction" not in {f.alias for f in attrs.fields(factory)}:
+        return [{}]
+    return [{"reduction": r} for r in ("mean", "sum", "none")]
+
+
+def loss_gradients(factory, example):
+    prediction, target = loss_inputs(example)
+    for reduction in _reductions(factory, example):
+        check_loss_gradients(build(factory, example, **reduction), prediction, target)
+
+
+def loss_reductions(factory, example):
+    if _reductions(factory, example) == [{}]:
+        return
+    prediction, target = loss_inputs(example)
+    each = build(factory, example, reduction="none")(prediction, target)
+    name = factory.__name__
+    assert isinstance(each, Tensor), f"{name}(reduction='none') must return a Tensor of losses"
+    for reduction, expected in (("sum", each.sum()), ("mean", each.mean())):
+        value = build(factory, example, reduction=reduction)(prediction, target)
+        assert isinstance(value, float), f"{name}(reduction={reduction!r}) must return a float"
+        assert math.isclose(value, expected, rel_tol=1e-12, abs_tol=1e-12), (
+            f"{name}(reduction={reduction!r}) gave {value}, but the {reduction} of reduction='none' is {expected}"
+        )
+
+
+def loss_config(factory, example):
+    check_config_round_trip(build(factory, example), factory)
+
+
+def loss_determinism(factory, example):
+    def run():
+        loss = build(factory, example)
+        value = loss(*loss_inputs(example))
+        return value, loss.backward()
+
+    first, second = run(), run()
+    assert_same(second, first, f"{factory.__name__}'s value and gradient on the same inputs")
+    if isinstance(first[0], float):
+        assert math.isfinite(first[0]), f"{factory.__name__} gave {first[0]} on ordinary inputs"
+
+
+CHECKS = {
+    "gradients": loss_gradients,
+    "reductions": loss_reductions,
+    "config": loss_config,
+    "determinism": loss_determinism,
+}
