@@ -14,6 +14,7 @@ import sys
 import lamina
 from lamina.callback import Callback, History
 from lamina.component import at_least, boolean, component, field, integer, number, one_of
+from lamina.conformance import Example
 
 MODES = ("auto", "min", "max")
 
@@ -191,6 +192,8 @@ class ModelCheckpoint(Callback):
     `last_path` is the file most recently written, `best_path` the best one.
     """
 
+    conformance_examples = [Example(kwargs={"path": "best.json"})]
+
     path: str = field(converter=os.fspath)
     monitor: str = field(default=None)
     mode: str = field(default="auto", validator=one_of(*MODES))
@@ -256,6 +259,8 @@ class CSVLogger(ClosedWhenFitEnds):
 
     A resumed run keeps the rows of the epochs before the checkpoint and continues after them.
     """
+
+    conformance_examples = [Example(kwargs={"filename": "log.csv"})]
 
     filename: str = field(converter=os.fspath)
     separator: str = field(default=",")

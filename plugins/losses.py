@@ -2,6 +2,7 @@
 
 import lamina
 from lamina.component import component, field, greater_than, in_range, integer, number, one_of
+from lamina.conformance import Example
 from lamina.errors import ShapeError
 from lamina.loss import REDUCTIONS, Loss
 from lamina.tensor import Tensor
@@ -226,6 +227,10 @@ class NLLLoss(_ClassificationLoss):
     -weight[t] log_probs[i, t] for t = target[i]; targets are class indices, an (N, 1) tensor or a
     list of ints."""
 
+    conformance_examples = [
+        Example(inputs=lambda: (lamina.randn(5, 3).log_softmax(1), lamina.tensor([[0.0], [2.0], [1.0], [1.0], [0.0]])))
+    ]
+
     weight: list | None = field(default=None, converter=weight_list("NLLLoss weight"))
     ignore_index: int = field(default=-100, validator=integer)
     reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
@@ -250,6 +255,10 @@ class CrossEntropyLoss(_ClassificationLoss):
     -sum_c q_c log_softmax(x)_c, and its gradient softmax(x) sum(q) - q."""
 
     accepts_probabilities = True
+    conformance_examples = [
+        Example(inputs=lambda: (lamina.randn(5, 3), lamina.tensor([[0.0], [2.0], [1.0], [1.0], [0.0]]))),
+        Example(kwargs={"label_smoothing": 0.1}, inputs=lambda: (lamina.randn(5, 3), lamina.rand(5, 3).softmax(1))),
+    ]
 
     weight: list | None = field(default=None, converter=weight_list("CrossEntropyLoss weight"))
     ignore_index: int = field(default=-100, validator=integer)
