@@ -76,7 +76,9 @@ def command_train(args):
         format_for(args.out)
         folder_to_save_into(args.out)
     run = build_run(config, epochs=args.epochs, seed=args.seed, source=source)
-    run.trainer.callbacks.append(EpochPrinter())
+    # A live bar where someone is watching; a line every few epochs where output goes to a log.
+    on_terminal = sys.stderr.isatty()
+    run.trainer.callbacks.append(lamina.callbacks.ProgressBar() if on_terminal else EpochPrinter())
     if args.checkpoint:
         run.trainer.callbacks.append(lamina.callbacks.ModelCheckpoint(args.checkpoint))
     run.trainer.fit(run.train_loader, run.validation_loader, resume_from=args.resume)

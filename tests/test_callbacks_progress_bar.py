@@ -25,11 +25,11 @@ print("done")
 """
 
 
-def run_with_stderr_on_a_terminal(columns):
+def run_with_stderr_on_a_terminal(columns, command=(sys.executable, "-c", TRAIN)):
     leader, follower = pty.openpty()
     rows = 24
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen([sys.executable, "-c", TRAIN], stdout=subprocess.PIPE, stderr=follower)
+    process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=follower)
     os.close(follower)
     drawn = b""
     deadline = time.monotonic() + 60
@@ -62,3 +62,11 @@ def test_nothing_is_drawn_when_the_output_is_not_a_terminal():
     done = subprocess.run([sys.executable, "-c", TRAIN], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert done.stdout == "done\n" and done.stderr == ""
+
+
+def test_lamina_train_shows_the_bar_in_a_terminal_instead_of_epoch_lines():
+    command = (sys.executable, "-m", "lamina.cli", "train", "--epochs", "2")
+    drawn, stdout = run_with_stderr_on_a_terminal(120, command)
+    assert "Epoch 2/2" in drawn and "25/25" in drawn  # 400 training rows in batches of 16
+    assert "Epoch   0 |" not in stdout  # the per-epoch lines are for logs, not terminals
+    assert stdout.strip().splitlines()[-1].startswith("Test accuracy: ")
