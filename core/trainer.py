@@ -253,10 +253,10 @@ class Trainer:
             for _ in range(self.batches_done):
                 next(iterator)
             set_rng_state(now)
-            return enumerate(iterator, start=self.batches_done)
+            return enumerate(_pairs(iterator, "training"), start=self.batches_done)
         self._totals = _Totals(self.metrics)
         self._epoch_rng = get_rng_state()
-        return enumerate(loader)
+        return enumerate(_pairs(loader, "training"))
 
     # --- evaluation and prediction ------------------------------------------------------------
     def evaluate(self, loader) -> dict:
@@ -265,7 +265,7 @@ class Trainer:
         self.model.eval()
         totals = _Totals(self.metrics)
         try:
-            for x, y in loader:
+            for x, y in _pairs(loader, "evaluation"):
                 prediction = self.model(x)
                 totals.add(self.loss(prediction, y), prediction, y)
         finally:
@@ -385,6 +385,19 @@ class Trainer:
         self.epoch = self.batches_done = self.global_step = 0
         self._epoch_finished = self._resuming = False
         self.history.load_state_dict(History().state_dict())
+
+
+def _pairs(loader, role):
+    """The loader's batches, each checked to be an (inputs, targets) pair."""
+    for batch in loader:
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            shown = repr(batch)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise TypeError(
+                f"the {role} loader yielded {type(batch).__name__} {shown}; expected (inputs, "
+                "targets) pairs, as DataLoader(TensorDataset(x, y)) yields"
+            )
+        yield batch
 
 
 class _Totals:

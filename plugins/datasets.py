@@ -28,6 +28,7 @@ def _linspace(start, stop, count):
 
 def circle(n=500, seed=42):
     """The lesson's task: points in [-2, 2]^2, label 1 inside x^2 + y^2 < 1.5."""
+    _check("circle", n, 0.0)
     rng = random.Random(seed)  # its own generator: the data never depends on lamina's seed
     inputs, targets = [], []
     for _ in range(n):

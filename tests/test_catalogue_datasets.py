@@ -113,3 +113,8 @@ def test_spiral_config_describes_the_same_run_as_the_example():
     run.fit()
     assert run.trainer.history["loss"] == history["loss"]
     assert run.test()["accuracy"] == accuracy >= 0.95
+
+
+def test_circle_rejects_a_sample_count_below_one():
+    with pytest.raises(ValueError, match=r"circle\(n=-5\): n must be an integer >= 1"):
+        lamina.registry().create("datasets", "circle", n=-5)

@@ -207,3 +207,12 @@ def test_reduce_lr_on_plateau_steps_on_the_validation_loss():
     assert plateau.best == history["val_loss"][0]
     with pytest.raises(ValueError, match="use scheduler_interval='epoch'"):
         lamina.Trainer(model, nn.MSELoss(), opt, scheduler=plateau, scheduler_interval="step")
+
+
+def test_a_loader_that_does_not_yield_pairs_is_named_in_the_error():
+    model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    trainer = lamina.Trainer(model, nn.BCELoss(), optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(TypeError, match=r"the training loader yielded int 1; expected \(inputs, targets\) pairs"):
+        trainer.fit([1, 2, 3])
+    with pytest.raises(TypeError, match=r"the evaluation loader yielded tuple"):
+        trainer.evaluate([(lamina.zeros(1, 2),)])
