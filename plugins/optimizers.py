@@ -22,7 +22,7 @@ def _betas(instance, attribute, value):
 
 
 def _zeros_like(param):
-    return lamina.zeros(*param.shape)
+    return lamina.zeros_like(param)
 
 
 @component
