@@ -99,9 +99,8 @@ class NumpyBackend(Backend):
         return self._compare[op](a, b).astype(self.np.float64)
 
     def where(self, mask, a, b):
-        np = self.np
-        shape = np.broadcast_shapes(np.shape(mask), np.shape(a), np.shape(b))
-        return np.where(mask != 0.0, a, b).astype(np.float64, copy=False).reshape(shape)
+        # np.where reads a float mask as "non-zero", broadcasts all three and gives float64
+        return self.np.where(mask, a, b)
 
     def lerp(self, a, b, weight):
         if weight < 0.5:
@@ -128,10 +127,11 @@ class NumpyBackend(Backend):
         return param, exp_avg, exp_avg_sq, max_exp_avg_sq
 
     def _sigmoid(self, a):
-        # 1/(1+e^-v) for v >= 0 and e^v/(1+e^v) below, as in pure Python: e^-|v| never overflows.
+        # 1/(1+e^-v) for v >= 0 and e^v/(1+e^v) below, as in pure Python: e^-|v| never overflows,
+        # and both branches share the denominator, so one division serves them.
         np = self.np
         e = np.exp(-np.abs(a))
-        return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return np.where(a >= 0.0, 1.0, e) / (1.0 + e)
 
     def unary(self, a, fn_name):
         return self._unary[fn_name](a)
@@ -172,7 +172,7 @@ class NumpyBackend(Backend):
     def take_rows(self, a, indices):
         if isinstance(indices, range) and indices.step == 1:
             return a[indices.start:indices.stop].copy()
-        return a[list(indices)]
+        return a.take(indices, axis=0)  # a copy, like fancy indexing, at half its cost
 
     def concat_rows(self, parts):
         return self.np.concatenate(parts, axis=0)
