@@ -254,7 +254,7 @@ def test_optimizer_state_follows_its_parameters_backend(numpy_backend):
 # --- whole runs -----------------------------------------------------------------------------
 
 
-def circle_run(backend, epochs=20):
+def circle_run(backend, epochs=None):
     config = default_config()
     config["backend"] = backend
     run = build_run(config, epochs=epochs)
@@ -263,6 +263,7 @@ def circle_run(backend, epochs=20):
 
 
 def test_the_circle_run_trains_the_same_under_numpy():
+    """The lesson's whole run (100 epochs): numpy ends within about 1e-12 of pure Python."""
     python_run = circle_run("python")
     numpy_run = circle_run("numpy")
     assert {p.backend.name for p in numpy_run.model.parameters()} == {"numpy"}
