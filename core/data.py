@@ -78,4 +78,4 @@ class DataLoader:
                 fields = self.dataset.rows(chosen)
             else:
                 fields = _collate([self.dataset[i] for i in chosen])
-            yield tuple(t.to(backend) for t in fields)
+            yield tuple(t if t.backend is backend else t.to(backend) for t in fields)
