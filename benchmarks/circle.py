@@ -8,6 +8,9 @@ contender's process, so the scripts, unchanged, report CPU seconds: on a shared 
 move when other work competes for the cores, where wall time does. Each repeat runs every contender
 once, in turn. The table shows the fastest and median time and the test accuracy of each, then
 lamina's ratios. Target: lamina <= 1.5x purepy_circle.py.
+
+Where numpy is installed, "lamina numpy" (the same Trainer.fit under `lamina.set_backend("numpy")`)
+runs too, against the hand-written numpy_circle.py and against lamina's pure-Python run.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from lamina.data import DataLoader, TensorDataset
 DEFAULT_BASELINES = Path(__file__).resolve().parents[2] / "shared" / "baselines"
 
 
-def lamina_circle(epochs):
-    """The lesson's run through lamina: returns (training seconds, test accuracy)."""
+def lamina_circle(epochs, backend="python"):
+    """The lesson's run through lamina on `backend`: returns (training seconds, test accuracy)."""
+    lamina.set_backend(backend)
     lamina.manual_seed(42)
     x, y = lamina.registry().create("datasets", "circle", n=500, seed=42)
     train = DataLoader(TensorDataset(x[:400], y[:400]), batch_size=16, shuffle=True)
@@ -47,9 +51,9 @@ def lamina_circle(epochs):
 
 def run_contender(name, epochs, baselines):
     """In this process: run one contender and print "seconds accuracy"."""
-    if name == "lamina":
-        seconds, accuracy = lamina_circle(epochs)
-        print(f"lamina: {seconds} {accuracy}")
+    if name in LAMINA:
+        seconds, accuracy = lamina_circle(epochs, LAMINA[name])
+        print(f"{name}: {seconds} {accuracy}")
         return
     script, args, _, _ = BASELINES[name]
     sys.argv = [script, *[a.format(epochs=epochs) for a in args]]
@@ -61,8 +65,10 @@ BASELINES = {
     "purepy_circle.py": ("purepy_circle.py", ["{epochs}"], r"train wall ([\d.]+)s", r"test acc ([\d.]+)%"),
     "seed_reference.py": ("seed_reference.py", ["{epochs}"], r"wall ([\d.]+)s", r"Test Accuracy: ([\d.]+)%"),
     "torch_circle.py batch": ("torch_circle.py", ["batch", "{epochs}"], r"train wall ([\d.]+)s", r"test acc ([\d.]+)%"),
+    "numpy_circle.py": ("numpy_circle.py", ["{epochs}"], r"train wall ([\d.]+)s", r"test acc ([\d.]+)%"),
 }
-LAMINA = ("", [], r"lamina: ([\d.e-]+)", r"lamina: [\d.e-]+ ([\d.]+)")
+# lamina's contenders: name -> backend
+LAMINA = {"lamina": "python", "lamina numpy": "numpy"}
 
 
 def measure(name, args):
@@ -70,10 +76,13 @@ def measure(name, args):
     command = [sys.executable, __file__, "--run", name, "--epochs", str(args.epochs),
                "--clock", args.clock, "--baselines", str(args.baselines)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    _, _, seconds_pattern, accuracy_pattern = LAMINA if name == "lamina" else BASELINES[name]
+    if name in LAMINA:
+        seconds, accuracy = re.search(rf"{name}: ([\d.e-]+) ([\d.]+)", output).groups()
+        return float(seconds), float(accuracy)
+    _, _, seconds_pattern, accuracy_pattern = BASELINES[name]
     seconds = float(re.search(seconds_pattern, output).group(1))
     accuracy = float(re.search(accuracy_pattern, output).group(1))
-    return seconds, accuracy if name == "lamina" else accuracy / 100
+    return seconds, accuracy / 100
 
 
 def contenders():
@@ -82,6 +91,12 @@ def contenders():
         import torch  # noqa: F401
 
         names.append("torch_circle.py batch")
+    except ImportError:
+        pass
+    try:
+        import numpy  # noqa: F401
+
+        names += ["lamina numpy", "numpy_circle.py"]
     except ImportError:
         pass
     return names
@@ -120,8 +135,15 @@ def main(argv=None):
     ours = times["lamina"]
     print("\nlamina time / baseline time (fastest, median):")
     for name in names[1:]:
-        print(f"  vs {name:22} {min(ours) / min(times[name]):6.2f}x "
-              f"{statistics.median(ours) / statistics.median(times[name]):6.2f}x")
+        if name not in LAMINA:
+            print(f"  vs {name:22} {min(ours) / min(times[name]):6.2f}x "
+                  f"{statistics.median(ours) / statistics.median(times[name]):6.2f}x")
+    if "lamina numpy" in times:
+        on_numpy = times["lamina numpy"]
+        print("\nlamina numpy time / other time (fastest, median):")
+        for name in ("numpy_circle.py", "lamina"):
+            print(f"  vs {name:22} {min(on_numpy) / min(times[name]):6.2f}x "
+                  f"{statistics.median(on_numpy) / statistics.median(times[name]):6.2f}x")
     ratio = statistics.median(ours) / statistics.median(times["purepy_circle.py"])
     verdict = "meets" if ratio <= 1.5 else "misses"
     print(f"\ntarget lamina <= 1.5x purepy_circle.py: {verdict} ({ratio:.2f}x median)")

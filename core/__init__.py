@@ -8,6 +8,7 @@ from . import callbacks, data, nn, optim
 from .callback import Callback
 from .component import component, config_of, field
 from .errors import (
+    BackendError,
     ConfigError,
     FileFormatError,
     LaminaError,
@@ -32,19 +33,21 @@ from .tensor import (
     one_hot,
     ones,
     rand,
+    rand_like,
     randn,
     set_backend,
     tensor,
     where,
     zeros,
+    zeros_like,
 )
 from .trainer import History, Trainer
 
 __all__ = [
-    "Buffer", "Callback", "ConfigError", "FileFormatError", "History", "LaminaError", "NonFiniteLossError",
+    "BackendError", "Buffer", "Callback", "ConfigError", "FileFormatError", "History", "LaminaError", "NonFiniteLossError",
     "Parameter", "PluginError", "Record", "ShapeError", "StateDictError", "Tensor", "Trainer",
     "UnknownComponentError", "callbacks", "cat", "component", "config_of", "data", "field", "full",
     "get_backend", "get_rng_state", "hookimpl", "load", "manual_seed", "nn", "one_hot", "ones",
-    "optim", "plugin_manager", "rand", "randn", "register", "registry", "save", "set_backend",
-    "set_rng_state", "tensor", "where", "zeros",
+    "optim", "plugin_manager", "rand", "rand_like", "randn", "register", "registry", "save", "set_backend",
+    "set_rng_state", "tensor", "where", "zeros", "zeros_like",
 ]

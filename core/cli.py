@@ -61,6 +61,7 @@ def add_train(commands):
     parser.add_argument("config", nargs="?", help="a TOML run config, e.g. examples/circle.toml")
     parser.add_argument("--epochs", type=int, help="override the config's trainer max_epochs")
     parser.add_argument("--seed", type=int, help="override the config's seed")
+    parser.add_argument("--backend", help="train on this registered backend, e.g. numpy (default: python)")
     parser.add_argument("--out", help="save the trained model here (e.g. model.json)")
     parser.add_argument("--checkpoint", help="keep the training state here after every epoch and on Ctrl-C")
     parser.add_argument("--resume", help="continue the run from this checkpoint")
@@ -75,7 +76,7 @@ def command_train(args):
     if args.out:  # find out now, not after training, that the model could not be saved there
         format_for(args.out)
         folder_to_save_into(args.out)
-    run = build_run(config, epochs=args.epochs, seed=args.seed, source=source)
+    run = build_run(config, epochs=args.epochs, seed=args.seed, backend=args.backend, source=source)
     # A live bar where someone is watching; a line every few epochs where output goes to a log.
     on_terminal = sys.stderr.isatty()
     run.trainer.callbacks.append(lamina.callbacks.ProgressBar() if on_terminal else EpochPrinter())

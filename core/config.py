@@ -1,6 +1,7 @@
 """Config-built runs: one TOML file describes a whole training run.
 
     seed = 42
+    backend = "numpy"      # optional: a registered backend's name (default: the current one)
     [data]
     dataset = { name = "circle", n = 500, seed = 42 }
     test_size = 100
@@ -40,7 +41,7 @@ from .errors import ConfigError, UnknownComponentError
 from .registry import KINDS, registry
 from .rng import manual_seed
 from .sequential import Sequential
-from .tensor import Tensor
+from .tensor import Tensor, set_backend
 from .trainer import Trainer
 
 try:
@@ -48,7 +49,7 @@ try:
 except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib
 
-SECTIONS = ("seed", "data", "model", "loss", "optimizer", "scheduler", "callbacks", "trainer")
+SECTIONS = ("seed", "backend", "data", "model", "loss", "optimizer", "scheduler", "callbacks", "trainer")
 DATA_KEYS = ("dataset", "test_size", "validation_size", "batch_size", "shuffle")
 
 
@@ -85,9 +86,15 @@ class Run:
         return self.trainer.evaluate(self.test_loader) if self.test_loader is not None else {}
 
 
-def build_run(config: dict, *, epochs=None, seed=None, source="config") -> Run:
-    """Build the run a config describes; `epochs` and `seed` override the file's."""
+def build_run(config: dict, *, epochs=None, seed=None, backend=None, source="config") -> Run:
+    """Build the run a config describes; `epochs`, `seed` and `backend` override the file's.
+
+    A backend, like the seed, is set for the whole process (`lamina.set_backend`): the model,
+    the data and the batches the run trains on are all built on it."""
     check_keys(config, SECTIONS, source)
+    backend = config.get("backend") if backend is None else backend
+    if backend is not None:
+        select_backend(backend, f"{source}: backend")
     seed = config.get("seed", 0) if seed is None else seed
     check_integer(seed, f"{source}: seed")
     manual_seed(seed)  # before the model is built: its initial weights come from this seed
@@ -115,6 +122,15 @@ def build_run(config: dict, *, epochs=None, seed=None, source="config") -> Run:
     wired = {"scheduler": scheduler, "callbacks": callbacks}
     trainer = construct(Trainer, settings, f"{source} [trainer]", model, loss, optimizer, **wired)
     return Run(config, model, trainer, train, validation, test)
+
+
+def select_backend(name, where):
+    if not isinstance(name, str):
+        raise ConfigError(f"{where} must be a backend's name such as \"numpy\", got {name!r}")
+    try:
+        set_backend(name)
+    except UnknownComponentError as error:
+        raise UnknownComponentError(f"{where}: {error}") from None
 
 
 def build_model(section: dict, where: str) -> Sequential:

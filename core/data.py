@@ -7,7 +7,7 @@ import numbers
 
 from .errors import ShapeError
 from .rng import generator
-from .tensor import Tensor, cat, tensor
+from .tensor import Tensor, cat, get_backend, tensor
 
 
 class TensorDataset:
@@ -57,6 +57,9 @@ class DataLoader:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
+        # Batches come on the backend selected when the loader was made, as every tensor made
+        # then would, whichever backend built the dataset's tensors.
+        self.backend = get_backend()
 
     def __len__(self):
         count = len(self.dataset)
@@ -65,12 +68,14 @@ class DataLoader:
         return math.ceil(count / self.batch_size)
 
     def __iter__(self):
+        backend = self.backend
         indices = list(range(len(self.dataset)))
         if self.shuffle:
             generator().shuffle(indices)
         for batch in range(len(self)):
             chosen = indices[batch * self.batch_size:(batch + 1) * self.batch_size]
             if hasattr(self.dataset, "rows"):
-                yield self.dataset.rows(chosen)
+                fields = self.dataset.rows(chosen)
             else:
-                yield _collate([self.dataset[i] for i in chosen])
+                fields = _collate([self.dataset[i] for i in chosen])
+            yield tuple(t if t.backend is backend else t.to(backend) for t in fields)

@@ -39,3 +39,7 @@ class StateDictError(LaminaError, KeyError):
 
 class ConfigError(LaminaError, ValueError):
     """A run config that names an unknown key, misses a required one, or gives a bad value."""
+
+
+class BackendError(LaminaError, ValueError):
+    """Tensors of two backends met in one operation, or a backend could not be built."""

@@ -66,6 +66,19 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    def to(self, backend):
+        """Move every parameter (and its gradient) and buffer to `backend` (a name such as
+        "numpy", or a Backend), in place, as torch's `module.to(device)`; returns the module.
+        The Parameter objects stay the same, but build the optimizer after moving the model, as
+        in PyTorch: state an optimizer already holds stays on the old backend."""
+        for _, member in self.named_parameters() + self.named_buffers():
+            moved = member.to(backend)
+            member.data, member.backend = moved.data, moved.backend
+            grad = getattr(member, "grad", None)
+            if grad is not None:
+                member.grad = grad.to(backend)
+        return self
+
     # --- train / eval -----------------------------------------------------------------------
     def train(self, mode: bool = True):
         self.training = mode
@@ -120,7 +133,7 @@ class Module:
         if problems:
             raise StateDictError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for key, value in loaded.items():  # only after every value checked: all or nothing
-            own[key].data = value.data
+            own[key].data = value.to(own[key].backend).data
         return missing, unexpected
 
     def __repr__(self):

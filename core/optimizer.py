@@ -128,7 +128,7 @@ class Optimizer:
         self.state = {}
         for key, saved in state_dict["state"].items():
             param = self.params[int(key)]
-            self.state[param] = {k: _state_value(v) for k, v in saved.items()}
+            self.state[param] = {k: _state_value(v, param) for k, v in saved.items()}
 
 
 def _group_value(value, current):
@@ -136,9 +136,11 @@ def _group_value(value, current):
     return tuple(value) if isinstance(current, tuple) and isinstance(value, list) else value
 
 
-def _state_value(value):
+def _state_value(value, param):
+    """A saved state value; tensors land on the parameter's backend, whichever one saved them."""
     if isinstance(value, Tensor):
-        return value.clone()
+        moved = value.to(param.backend)
+        return moved if moved is not value else value.clone()
     if isinstance(value, list) and value and isinstance(value[0], list):
-        return tensor(value)
+        return tensor(value).to(param.backend)
     return value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 
-from .errors import ShapeError
+from .errors import BackendError, ShapeError
 from .purepy import PurePythonBackend
 from .rng import generator
 
@@ -20,13 +20,39 @@ def get_backend():
 
 
 def set_backend(backend):
-    """Make `backend` (a Backend, or a registered backend's name) the one new tensors use."""
+    """Make `backend` (a Backend, or a registered backend's name) the one tensors created from
+    now on use. Existing tensors keep theirs: convert one with `.to(name)`, a model with
+    `model.to(name)`."""
     global _backend
-    if isinstance(backend, str):
-        from .registry import registry
+    _backend = resolve_backend(backend)
+    return _backend
 
-        backend = registry().create("backends", backend)
-    _backend = backend
+
+def resolve_backend(backend):
+    """A Backend from itself or from a registered backend's name (the current one if it has it)."""
+    if not isinstance(backend, str):
+        return backend
+    if backend == _backend.name:
+        return _backend
+    from .registry import registry
+
+    return registry().create("backends", backend)
+
+
+def _mixed_backends(op, left, right):
+    return BackendError(
+        f"cannot {op} a {left.name} tensor and a {right.name} tensor: convert one with "
+        f".to({left.name!r}) or .to({right.name!r}) (lamina.set_backend only applies to tensors "
+        "created after it)"
+    )
+
+
+def common_backend(tensors, op):
+    """The backend every tensor shares, or an error naming the two that differ."""
+    backend = tensors[0].backend
+    for other in tensors[1:]:
+        if other.backend is not backend and other.backend.name != backend.name:
+            raise _mixed_backends(op, backend, other.backend)
     return backend
 
 
@@ -62,6 +88,14 @@ class Tensor:
     def clone(self):
         return Tensor(self.backend.copy(self.data), self.backend)
 
+    def to(self, backend):
+        """This tensor on `backend` (a name such as "numpy", or a Backend): itself if it is
+        already there, else a copy, as torch's `.to(device)`."""
+        backend = resolve_backend(backend)
+        if backend is self.backend or backend.name == self.backend.name:
+            return self
+        return Tensor(backend.from_rows(self.tolist()), backend)
+
     def __len__(self):
         return self.shape[0]
 
@@ -95,6 +129,8 @@ class Tensor:
         if type(other) is float:  # the common case first: this runs for every operation
             return other
         if isinstance(other, Tensor):
+            if other.backend is not self.backend and other.backend.name != self.backend.name:
+                raise _mixed_backends(op, self.backend, other.backend)
             _check_broadcast(self.shape, other.shape, op)
             return other.data
         if _is_number(other):
@@ -106,6 +142,7 @@ class Tensor:
             if not isinstance(other, Tensor) or other.shape != self.shape:
                 shape = other.shape if isinstance(other, Tensor) else type(other).__name__
                 raise ShapeError(f"{op} needs tensors of shape {self.shape}, got {shape}")
+        common_backend([self, *others], op)
         return [other.data for other in others]
 
     def _wrap(self, data):
@@ -146,6 +183,7 @@ class Tensor:
             raise TypeError(f"cannot matrix-multiply a Tensor and {type(other).__name__}")
         if self.shape[1] != other.shape[0]:
             raise ShapeError(f"cannot matrix-multiply shapes {self.shape} and {other.shape}")
+        common_backend([self, other], "matrix-multiply")
         return self._wrap(self.backend.matmul(self.data, other.data))
 
     def _compare(self, other, op):
@@ -269,10 +307,11 @@ class Tensor:
 
     # --- in place (optimizers update parameters through these) ------------------------------
     def copy_(self, other):
+        """Overwrite with `other`'s values (converted from its backend if it has another one)."""
         if isinstance(other, Tensor):
             if other.shape != self.shape:
                 raise ShapeError(f"cannot copy a {other.shape} tensor into a {self.shape} one")
-            self.data = self.backend.copy(other.data)
+            self.data = self.backend.copy(other.to(self.backend).data)
         else:
             self.data = self.backend.full(*self.shape, other)
         return self
@@ -391,8 +430,9 @@ def _rows_from(values):
 
 def tensor(values):
     """A float64 tensor from a 2-D nested list (or anything with `.tolist()`)."""
-    if isinstance(values, Tensor):
-        return values.clone()
+    if isinstance(values, Tensor):  # a copy, on the current backend
+        moved = values.to(_backend)
+        return moved if moved is not values else values.clone()
     return Tensor(_backend.from_rows(_rows_from(values)))
 
 
@@ -402,6 +442,11 @@ def full(rows, cols, value):
 
 def zeros(rows, cols):
     return full(rows, cols, 0.0)
+
+
+def zeros_like(other):
+    """Zeros of `other`'s shape on `other`'s backend."""
+    return Tensor(other.backend.full(*other.shape, 0.0), other.backend)
 
 
 def ones(rows, cols):
@@ -419,9 +464,14 @@ def rand(rows, cols, low=0.0, high=1.0):
     return Tensor(_backend.from_rows([[uniform(low, high) for _ in range(cols)] for _ in range(rows)]))
 
 
+def rand_like(other, low=0.0, high=1.0):
+    """Uniform samples of `other`'s shape on `other`'s backend (the same draws as `rand`)."""
+    return rand(*other.shape, low=low, high=high).to(other.backend)
+
+
 def where(mask, a, b):
     """Element-wise `a if mask else b`; a and b may be tensors or numbers."""
-    backend = mask.backend
+    backend = common_backend([t for t in (mask, a, b) if isinstance(t, Tensor)], "where")
     a_data = a.data if isinstance(a, Tensor) else float(a)
     b_data = b.data if isinstance(b, Tensor) else float(b)
     return Tensor(backend.where(mask.data, a_data, b_data), backend)
@@ -433,7 +483,7 @@ def cat(tensors):
     widths = {t.shape[1] for t in tensors}
     if len(widths) != 1:
         raise ShapeError(f"cat needs tensors with equal column counts, got {sorted(widths)}")
-    backend = tensors[0].backend
+    backend = common_backend(tensors, "cat")
     return Tensor(backend.concat_rows([t.data for t in tensors]), backend)
 
 

@@ -80,7 +80,7 @@ class Dropout(Module):
         if not self.training or self.p == 0:
             self.mask = None
             return x
-        keep = lamina.rand(*x.shape) >= self.p
+        keep = lamina.rand_like(x) >= self.p
         self.mask = keep * (1.0 / (1.0 - self.p))
         return x * self.mask
 

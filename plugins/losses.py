@@ -101,16 +101,17 @@ def weight_list(name):
     return convert
 
 
-def column_weights(loss, name, values, columns, unit, broadcast=False):
-    """A weight list as a (1, columns) row tensor, None staying None; with broadcast, one value
-    stands for every column."""
+def column_weights(loss, name, values, prediction, unit, broadcast=False):
+    """A weight list as a (1, columns) row tensor on the prediction's backend, None staying None;
+    with broadcast, one value stands for every column."""
     if values is None:
         return None
+    columns = prediction.shape[1]
     if len(values) != columns and not (broadcast and len(values) == 1):
         raise ShapeError(
             f"{type(loss).__name__} got {len(values)} {name} values for a prediction with {columns} {unit}"
         )
-    return lamina.tensor([values])
+    return lamina.tensor([values]).to(prediction.backend)
 
 
 @component
@@ -129,9 +130,8 @@ class BCEWithLogitsLoss(Loss):
         self.check_same_shape(prediction, target)
         x, t = prediction, target
         self.x, self.target = x, t
-        columns = x.shape[1]
-        self.column_weight = column_weights(self, "weight", self.weight, columns, "columns", broadcast=True)
-        positive = column_weights(self, "pos_weight", self.pos_weight, columns, "columns", broadcast=True)
+        self.column_weight = column_weights(self, "weight", self.weight, x, "columns", broadcast=True)
+        positive = column_weights(self, "pos_weight", self.pos_weight, x, "columns", broadcast=True)
         # log(1 + e^-x) = max(-x, 0) + log(1 + e^-|x|): e^-|x| <= 1, so nothing overflows.
         softplus_of_minus_x = (-x).clamp(min=0.0) + (-x.abs()).exp().log1p()
         if positive is None:
@@ -200,14 +200,15 @@ class _ClassificationLoss(Loss):
 
     def _class_weights(self, prediction):
         """The weights as a (1, C) row, or 1.0 when every class counts the same."""
-        row = column_weights(self, "weight", self.weight, prediction.shape[1], "classes")
+        row = column_weights(self, "weight", self.weight, prediction, "classes")
         return 1.0 if row is None else row
 
     def _index_targets(self, prediction, indices):
         """One-hot rows of the target classes, all zero where the target is ignore_index."""
         kept = [i != self.ignore_index for i in indices]
         one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], prediction.shape[1])
-        return one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])
+        one_hot = one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])
+        return one_hot.to(prediction.backend)
 
     def _reduce_rows(self, losses, count):
         """Reduce per-sample losses; the mean divides by `count` (nan if nothing counts, as PyTorch)."""

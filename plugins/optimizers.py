@@ -21,10 +21,6 @@ def _betas(instance, attribute, value):
         )
 
 
-def _zeros_like(param):
-    return lamina.zeros(*param.shape)
-
-
 @component
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional (Nesterov) momentum and dampening."""
@@ -76,8 +72,8 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = _zeros_like(param)
-            state["exp_avg_sq"] = _zeros_like(param)
+            state["exp_avg"] = lamina.zeros_like(param)
+            state["exp_avg_sq"] = lamina.zeros_like(param)
         state["step"] += 1
         step = state["step"]
         fused = group["fused"]
@@ -89,7 +85,7 @@ class Adam(Optimizer):
         exp_avg_sq = state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + grad * (1.0 - beta2) * grad
         if group["amsgrad"]:
             # The denominator never shrinks: use the largest second moment seen so far.
-            largest = state.get("max_exp_avg_sq", _zeros_like(param))
+            largest = state.get("max_exp_avg_sq", lamina.zeros_like(param))
             exp_avg_sq = state["max_exp_avg_sq"] = largest.maximum(exp_avg_sq)
 
         bias_correction1 = 1.0 - beta1 ** step
@@ -101,7 +97,7 @@ class Adam(Optimizer):
     def fused_update(self, param, grad, state, group):
         """The same step as `update`, by the backend's single `adam_step` kernel."""
         beta1, beta2 = group["betas"]
-        largest = state.get("max_exp_avg_sq", _zeros_like(param)) if group["amsgrad"] else None
+        largest = state.get("max_exp_avg_sq", lamina.zeros_like(param)) if group["amsgrad"] else None
         param.data, exp_avg, exp_avg_sq, largest = param.backend.adam_step(
             param.data, grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
             None if largest is None else largest.data,
@@ -146,9 +142,9 @@ class RMSprop(Optimizer):
         alpha = group["alpha"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = _zeros_like(param)
+            state["square_avg"] = lamina.zeros_like(param)
             if group["centered"]:
-                state["grad_avg"] = _zeros_like(param)
+                state["grad_avg"] = lamina.zeros_like(param)
         state["step"] += 1
 
         square_avg = state["square_avg"] = state["square_avg"] * alpha + grad * (1.0 - alpha) * grad
@@ -160,7 +156,7 @@ class RMSprop(Optimizer):
         average = average + group["eps"]
 
         if group["momentum"] > 0:
-            buffer = state.get("momentum_buffer", _zeros_like(param))
+            buffer = state.get("momentum_buffer", lamina.zeros_like(param))
             buffer = state["momentum_buffer"] = buffer * group["momentum"] + grad / average
             param.sub_(buffer * group["lr"])
         else:

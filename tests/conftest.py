@@ -7,7 +7,30 @@ import lamina
 
 @pytest.fixture(autouse=True)
 def seeded():
+    """A seeded generator per test; the backend a test selects does not outlive it."""
     lamina.manual_seed(0)
+    backend = lamina.get_backend()
+    yield
+    lamina.set_backend(backend)
+
+
+NO_NUMPY = "numpy is not installed (pip install lamina[numpy]); the numpy backend is optional"
+
+
+@pytest.fixture
+def numpy_backend():
+    """The numpy backend, selected for this test; skips where numpy is not installed."""
+    pytest.importorskip("numpy", reason=NO_NUMPY)
+    return lamina.set_backend("numpy")
+
+
+@pytest.fixture(params=["python", "numpy"])
+def backend(request):
+    """Runs the test once per backend, with that backend selected (numpy's run skips where numpy
+    is not installed)."""
+    if request.param == "numpy":
+        pytest.importorskip("numpy", reason=NO_NUMPY)
+    return lamina.set_backend(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,9 @@ import lamina
 from lamina import nn
 from lamina.nn import init
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 FAN_OUT, FAN_IN = 30, 70
 
 

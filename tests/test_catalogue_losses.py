@@ -8,6 +8,9 @@ import lamina
 from lamina import nn
 from lamina.gradcheck import check_loss_gradients
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 REDUCTIONS = ["mean", "sum", "none"]
 ROWS, CLASSES = 6, 4
 

@@ -9,6 +9,9 @@ import lamina
 from lamina import nn
 from lamina.gradcheck import check_module_gradients
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 # name -> (lamina module, torch module), built from a torch namespace.
 MODULES = {
     "identity": (lambda: nn.Identity(), lambda t: t.nn.Identity()),

@@ -11,6 +11,9 @@ from lamina import nn, optim
 from lamina.data import DataLoader, TensorDataset
 from lamina.plugin_manager import PluginManager
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

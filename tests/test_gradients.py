@@ -6,6 +6,9 @@ import lamina
 from lamina import nn
 from lamina.gradcheck import check_loss_gradients, check_module_gradients
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def batch(rows=5, cols=3, scale=1.0):
     return lamina.randn(rows, cols) * scale

@@ -11,6 +11,9 @@ from conftest import assert_close, to_torch
 import lamina
 from lamina import nn, optim
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 STEPS = 50
 
 CASES = [

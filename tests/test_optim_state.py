@@ -8,6 +8,9 @@ import pytest
 import lamina
 from lamina import nn, optim
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 RESUMABLE = [
     ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
     ("Adam", dict(lr=0.01, amsgrad=True, betas=(0.8, 0.9))),

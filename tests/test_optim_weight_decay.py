@@ -14,6 +14,9 @@ import lamina
 from lamina import optim
 from lamina.component import at_least, component, field, number
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 STEPS, LR, DECAY, T_MAX = 50, 0.1, 0.05, 20
 
 

@@ -7,6 +7,9 @@ from conftest import assert_close, to_torch
 import lamina
 from lamina import nn
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def lesson_network():
     return nn.Sequential(

@@ -11,6 +11,9 @@ from lamina import nn
 from lamina.component import config_of
 from lamina.interop import torch_state_dict
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def torch_equivalent(torch, model):
     """The same layers in torch.nn, with the same arguments (lamina's `init` aside)."""

@@ -8,6 +8,9 @@ import lamina
 from lamina import nn, optim
 from lamina.data import DataLoader, TensorDataset
 
+# Every test here runs once per backend (numpy's run skips where numpy is not installed).
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def metric(name):
     return lamina.registry().get("metrics", name)

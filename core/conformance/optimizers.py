@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..tensor import Parameter, tensor
+from ..tensor import Parameter
 from .building import assert_same, build, check_config_round_trip, plain, through_json
 from .hosts import problem
 
@@ -86,7 +86,7 @@ def optimizer_state_dict(factory, example):
     params, targets = problem()
     optimizer = build(factory, example, params)
     _steps(optimizer, params, targets, 3)
-    copies = [Parameter(tensor(p.tolist())) for p in params]
+    copies = [Parameter(p.clone()) for p in params]
     resumed = build(factory, example, copies)
     resumed.load_state_dict(through_json(optimizer.state_dict(), f"{factory.__name__}.state_dict()"))
     _steps(optimizer, params, targets, 3)

@@ -1,0 +1,202 @@
+"""The numpy backend: the same kernels as the pure-Python one, over 2-D float64 ndarrays.
+
+numpy is optional (`pip install lamina[numpy]`): this module imports without it, and only
+building the backend (`lamina.set_backend("numpy")`) needs it. The kernels compute each element
+with the same operations in the same order as `lamina.purepy`, so element-wise arithmetic and
+the fused optimizer updates give identical numbers; transcendental functions, sums and dot
+products agree to rounding (numpy sums pairwise and calls its own exp, log and tanh).
+
+Kernels never modify an array in place: a Tensor's in-place methods rebind its storage, so
+arrays may be shared (a transpose is a view) without one tensor changing another.
+"""
+
+from __future__ import annotations
+
+import math
+
+import lamina
+from lamina.backend import Backend
+from lamina.errors import LaminaError
+
+
+class MissingNumpyError(LaminaError, ImportError):
+    """The numpy backend was asked for, but numpy is not installed."""
+
+
+def _import_numpy():
+    try:
+        import numpy
+    except ImportError:
+        raise MissingNumpyError(
+            "the numpy backend needs numpy, which is not installed: pip install lamina[numpy]"
+        ) from None
+    return numpy
+
+
+class NumpyBackend(Backend):
+    """Tensors as 2-D float64 numpy arrays; the same results as pure Python, faster at scale."""
+
+    name = "numpy"
+
+    def __init__(self):
+        np = self.np = _import_numpy()
+        self._compare = {
+            ">": np.greater, ">=": np.greater_equal, "<": np.less,
+            "<=": np.less_equal, "==": np.equal, "!=": np.not_equal,
+        }
+        # erf is not a numpy ufunc: math.erf per element, as the pure-Python kernel does.
+        erf = np.frompyfunc(math.erf, 1, 1)
+        self._unary = {
+            "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p,
+            "tanh": np.tanh, "sqrt": np.sqrt, "abs": np.abs,
+            "sign": lambda a: np.sign(a) + 0.0,  # + 0.0 turns sign(-0.0) into 0.0, as in Python
+            "erf": lambda a: erf(a).astype(np.float64),
+            "sigmoid": self._sigmoid,
+        }
+
+    # --- moving data in and out -------------------------------------------------------------
+    def from_rows(self, rows):
+        return self.np.array(rows, dtype=self.np.float64)
+
+    def to_rows(self, a):
+        return a.tolist()
+
+    def shape(self, a):
+        return a.shape
+
+    def full(self, rows, cols, value):
+        return self.np.full((rows, cols), float(value))
+
+    def copy(self, a):
+        return a.copy()
+
+    # --- element-wise -----------------------------------------------------------------------
+    # ndarray operators broadcast rows, columns and numbers exactly as the interface asks.
+    def add(self, a, b):
+        return a + b
+
+    def sub(self, a, b):
+        return a - b
+
+    def mul(self, a, b):
+        return a * b
+
+    def div(self, a, b):
+        return a / b
+
+    def pow(self, a, exponent):
+        if exponent == 2:
+            return a * a  # as the pure-Python kernel: exact, and cheaper than pow
+        return self.np.power(a, float(exponent))
+
+    def maximum(self, a, b):
+        return self.np.maximum(a, b)
+
+    def minimum(self, a, b):
+        return self.np.minimum(a, b)
+
+    def compare(self, a, b, op):
+        return self._compare[op](a, b).astype(self.np.float64)
+
+    def where(self, mask, a, b):
+        # np.where reads a float mask as "non-zero", broadcasts all three and gives float64
+        return self.np.where(mask, a, b)
+
+    def lerp(self, a, b, weight):
+        if weight < 0.5:
+            return a + weight * (b - a)
+        return b - (b - a) * (1.0 - weight)
+
+    def addcmul(self, a, t1, t2, value):
+        return a + value * t1 * t2
+
+    def addcdiv(self, a, t1, t2, value):
+        return a + value * t1 / t2
+
+    def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step):
+        # Every element goes through the operations of the pure-Python kernel in its order, so
+        # fused and unfused Adam stay identical here too.
+        exp_avg = self.lerp(exp_avg, grad, 1.0 - beta1)
+        exp_avg_sq = exp_avg_sq * beta2 + (1.0 - beta2) * grad * grad
+        if max_exp_avg_sq is not None:
+            max_exp_avg_sq = self.np.maximum(max_exp_avg_sq, exp_avg_sq)
+        second = exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq
+        step_size = -(lr / (1.0 - beta1 ** step))
+        correction = (1.0 - beta2 ** step) ** 0.5
+        param = param + step_size * exp_avg / (self.np.sqrt(second) / correction + eps)
+        return param, exp_avg, exp_avg_sq, max_exp_avg_sq
+
+    def _sigmoid(self, a):
+        # 1/(1+e^-v) for v >= 0 and e^v/(1+e^v) below, as in pure Python: e^-|v| never overflows,
+        # and both branches share the denominator, so one division serves them.
+        np = self.np
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0.0, 1.0, e) / (1.0 + e)
+
+    def unary(self, a, fn_name):
+        return self._unary[fn_name](a)
+
+    def clamp(self, a, low, high):
+        if high is None:
+            return self.np.maximum(a, low)
+        if low is None:
+            return self.np.minimum(a, high)
+        return self.np.minimum(self.np.maximum(a, low), high)
+
+    def apply(self, a, fn):
+        return self.from_rows([[float(fn(v)) for v in row] for row in a.tolist()])
+
+    # --- shape and reductions ---------------------------------------------------------------
+    def transpose(self, a):
+        return a.T
+
+    def sum(self, a, dim):
+        if dim is None:
+            return float(a.sum())
+        return a.sum(axis=dim, keepdims=True)
+
+    def max(self, a, dim):
+        if dim is None:
+            return float(a.max())
+        return a.max(axis=dim, keepdims=True)
+
+    def min(self, a, dim):
+        if dim is None:
+            return float(a.min())
+        return a.min(axis=dim, keepdims=True)
+
+    def argmax(self, a, dim):
+        # numpy, like list.index(max(...)), picks the first of equal maxima
+        return a.argmax(axis=dim).astype(self.np.float64).reshape((1, -1) if dim == 0 else (-1, 1))
+
+    def take_rows(self, a, indices):
+        if isinstance(indices, range) and indices.step == 1:
+            return a[indices.start:indices.stop].copy()
+        return a.take(indices, axis=0)  # a copy, like fancy indexing, at half its cost
+
+    def concat_rows(self, parts):
+        return self.np.concatenate(parts, axis=0)
+
+    def gather_columns(self, a, indices):
+        return a[self.np.arange(a.shape[0]), indices].reshape(-1, 1)
+
+    def one_hot(self, indices, num_classes):
+        rows = self.np.zeros((len(indices), num_classes))
+        rows[self.np.arange(len(indices)), indices] = 1.0
+        return rows
+
+    # --- linear algebra ---------------------------------------------------------------------
+    def matmul(self, a, b):
+        return a @ b
+
+    def linear(self, x, weight, bias):
+        out = x @ weight.T
+        return out if bias is None else out + bias
+
+    def linear_backward(self, grad, x, weight):
+        return grad @ weight, grad.T @ x, grad.sum(axis=0, keepdims=True)
+
+
+@lamina.hookimpl
+def lamina_register_backends():
+    return [("numpy", NumpyBackend, "2-D float64 numpy arrays (pip install lamina[numpy])")]
