@@ -47,11 +47,16 @@ def _mixed_backends(op, left, right):
     )
 
 
+def same_backend(a, b) -> bool:
+    """Two backend objects of one kind (a name compares them: each create() makes a new one)."""
+    return a is b or a.name == b.name
+
+
 def common_backend(tensors, op):
     """The backend every tensor shares, or an error naming the two that differ."""
     backend = tensors[0].backend
     for other in tensors[1:]:
-        if other.backend is not backend and other.backend.name != backend.name:
+        if not same_backend(other.backend, backend):
             raise _mixed_backends(op, backend, other.backend)
     return backend
 
@@ -92,7 +97,7 @@ class Tensor:
         """This tensor on `backend` (a name such as "numpy", or a Backend): itself if it is
         already there, else a copy, as torch's `.to(device)`."""
         backend = resolve_backend(backend)
-        if backend is self.backend or backend.name == self.backend.name:
+        if same_backend(backend, self.backend):
             return self
         return Tensor(backend.from_rows(self.tolist()), backend)
 
@@ -129,7 +134,7 @@ class Tensor:
         if type(other) is float:  # the common case first: this runs for every operation
             return other
         if isinstance(other, Tensor):
-            if other.backend is not self.backend and other.backend.name != self.backend.name:
+            if not same_backend(other.backend, self.backend):
                 raise _mixed_backends(op, self.backend, other.backend)
             _check_broadcast(self.shape, other.shape, op)
             return other.data
