@@ -92,9 +92,10 @@ def build_run(config: dict, *, epochs=None, seed=None, backend=None, source="con
     A backend, like the seed, is set for the whole process (`lamina.set_backend`): the model,
     the data and the batches the run trains on are all built on it."""
     check_keys(config, SECTIONS, source)
-    backend = config.get("backend") if backend is None else backend
-    if backend is not None:
-        select_backend(backend, f"{source}: backend")
+    if backend is not None:  # an override names no place in the file
+        select_backend(backend, "backend")
+    elif "backend" in config:
+        select_backend(config["backend"], f"{source}: backend")
     seed = config.get("seed", 0) if seed is None else seed
     check_integer(seed, f"{source}: seed")
     manual_seed(seed)  # before the model is built: its initial weights come from this seed

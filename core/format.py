@@ -45,8 +45,9 @@ def format_for(path, name=None) -> Format:
         return claimed[extension]
     known = ", ".join(sorted(claimed)) or "(none: no format plugin is loaded)"
     raise FileFormatError(
-        f"{path}: no save format claims the extension {extension or '(none)'!r}; "
-        f"use one of {known} or pass format=<name>"
+        f"{path}: not a lamina model or checkpoint file: no save format claims the extension "
+        f"{extension or '(none)'!r}; lamina's files end in {known} (in Python, "
+        "lamina.save/load(..., format=name) chooses a format whatever the extension)"
     )
 
 

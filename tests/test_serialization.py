@@ -320,7 +320,7 @@ def test_a_value_with_an_unknown_tag_is_refused(tmp_path):
 def test_formats_are_chosen_by_extension_or_by_name(tmp_path):
     model = nn.Sequential(nn.Linear(2, 1))
     with pytest.raises(
-        FileFormatError, match=r"no save format claims the extension '.bin'; use one of .json"
+        FileFormatError, match=r"no save format claims the extension '.bin'; lamina's files end in .json"
     ):
         lamina.save(model, tmp_path / "m.bin")
     lamina.save(model, tmp_path / "m.bin", format="json")
