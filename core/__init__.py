@@ -5,7 +5,7 @@ formats are plugins found through entry points, loaded on first use (never on `i
 """
 
 from . import callbacks, data, nn, optim
-from .callback import Callback
+from .callbacks import Callback
 from .component import component, config_of, field
 from .errors import (
     BackendError,
@@ -18,12 +18,12 @@ from .errors import (
     StateDictError,
     UnknownComponentError,
 )
-from .hookspecs import hookimpl
-from .plugin_manager import plugin_manager, register
-from .registry import Record, registry
+from .plugin_system.hookspecs import hookimpl
+from .plugin_system.manager import plugin_manager, register
+from .catalogue import Record, registry
 from .rng import get_rng_state, manual_seed, set_rng_state
-from .serialization import load, save
-from .tensor import (
+from .saving.model_files import load, save
+from .tensors import (
     Buffer,
     Parameter,
     Tensor,

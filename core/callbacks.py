@@ -1,9 +1,157 @@
-"""lamina.callbacks: the Callback interface, plus every registered callback by name."""
+"""lamina.callbacks: the Callback interface, the History every Trainer keeps, and every registered
+callback by name (`lamina.callbacks.EarlyStopping` is looked up in the registry).
 
-from .callback import Callback
-from .registry import registry
+A Callback is code that runs at the Trainer's boundaries. Override only the hooks you need.
 
-__all__ = ["Callback"]
+The hooks of one `fit`, in the order the Trainer calls them:
+
+    on_fit_start(trainer)
+    for each epoch:
+        on_epoch_start(trainer, epoch)
+        for each training batch:
+            on_train_batch_start(trainer, batch_index)
+            on_before_backward(trainer, loss)              # the batch's loss, a float
+            on_after_backward(trainer)                     # gradients are in param.grad
+            on_before_optimizer_step(trainer, optimizer)   # only on batches that step
+            on_train_batch_end(trainer, batch_index, logs) # logs: the batch's loss and metrics
+        on_validation_start(trainer)                       # only with a validation loader
+        on_validation_end(trainer, logs)                   # logs: val_loss, val_<metric>
+        on_epoch_end(trainer, epoch, logs)                 # logs: loss, metrics, val_ values, lr
+    on_fit_end(trainer)
+
+If fit is interrupted by an error or Ctrl-C, `on_exception(trainer, error)` runs instead of the
+hooks that did not happen (and instead of on_fit_end). Every hook receives the trainer first;
+setting `trainer.should_stop = True` ends training after the current epoch. Setting it in
+on_before_backward when the loss is NaN or infinite (TerminateOnNaN) ends training at once, with
+no step on that loss: on_fit_end follows directly. `trainer.resumed` tells a fit that continues
+from a checkpoint (whose callback state is already loaded by on_fit_start) from a fresh one.
+
+A callback that carries state across epochs (a best score, a wait counter) returns it from
+`state_dict()` and takes it back in `load_state_dict()`; checkpoints keep it, under the callback's
+`state_key` (its class name).
+"""
+
+from __future__ import annotations
+
+from .catalogue import registry
+from .component import describe
+
+HOOKS = (
+    "on_fit_start",
+    "on_fit_end",
+    "on_epoch_start",
+    "on_epoch_end",
+    "on_train_batch_start",
+    "on_train_batch_end",
+    "on_before_backward",
+    "on_after_backward",
+    "on_before_optimizer_step",
+    "on_validation_start",
+    "on_validation_end",
+    "on_exception",
+)
+
+
+class Callback:
+    """Every hook is optional (the defaults do nothing) and receives the trainer first."""
+
+    def __repr__(self):
+        return describe(self)
+
+    def on_fit_start(self, trainer):
+        pass
+
+    def on_fit_end(self, trainer):
+        pass
+
+    def on_epoch_start(self, trainer, epoch):
+        pass
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        pass
+
+    def on_train_batch_start(self, trainer, batch_index):
+        pass
+
+    def on_train_batch_end(self, trainer, batch_index, logs):
+        pass
+
+    def on_before_backward(self, trainer, loss):
+        pass
+
+    def on_after_backward(self, trainer):
+        pass
+
+    def on_before_optimizer_step(self, trainer, optimizer):
+        pass
+
+    def on_validation_start(self, trainer):
+        pass
+
+    def on_validation_end(self, trainer, logs):
+        pass
+
+    def on_exception(self, trainer, error):
+        pass
+
+    @property
+    def state_key(self) -> str:
+        """The name a checkpoint keeps this callback's state under."""
+        return type(self).__qualname__
+
+    def state_dict(self) -> dict:
+        """State a checkpoint keeps (a best score, a wait counter)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+def implemented_hooks(callbacks) -> dict:
+    """hook name -> the bound methods of the callbacks that override it, in callback order.
+
+    The Trainer calls only these, so a hook nobody implements costs nothing per batch.
+    """
+    return {
+        hook: [getattr(c, hook) for c in callbacks if getattr(type(c), hook) is not getattr(Callback, hook)]
+        for hook in HOOKS
+    }
+
+
+class History(Callback):
+    """What happened, epoch by epoch: `history["loss"]` is the list of epoch losses.
+
+    Every Trainer keeps one (`trainer.history`, returned by `fit`); it records each epoch's logs
+    before the other callbacks see them, so a checkpoint written at the end of an epoch includes it.
+    """
+
+    def __init__(self):
+        self.epochs = []
+        self.history = {}
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.epochs.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def __len__(self):
+        return len(self.epochs)
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epochs)}, keys={sorted(self.history)})"
+
+    def state_dict(self):
+        return {"epochs": list(self.epochs), "history": {k: list(v) for k, v in self.history.items()}}
+
+    def load_state_dict(self, state):
+        self.epochs = list(state["epochs"])
+        self.history = {k: list(v) for k, v in state["history"].items()}
 
 
 def __getattr__(name):

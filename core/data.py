@@ -7,7 +7,7 @@ import numbers
 
 from .errors import ShapeError
 from .rng import generator
-from .tensor import Tensor, cat, get_backend, tensor
+from .tensors import Tensor, cat, get_backend, tensor
 
 
 class TensorDataset:

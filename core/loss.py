@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .component import describe
 from .errors import ShapeError
-from .tensor import Tensor
+from .tensors import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 

@@ -1,4 +1,4 @@
-"""Module: a layer with an explicit forward and backward.
+"""Module: a layer with an explicit forward and backward; Sequential: layers applied in turn.
 
 forward(x) computes the output and caches what backward needs; backward(grad) receives dL/d(output),
 *adds* dL/d(parameter) into each Parameter's `.grad`, and returns dL/d(input).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .component import describe
 from .errors import ShapeError, StateDictError
-from .tensor import Buffer, Parameter, Tensor, tensor
+from .tensors import Buffer, Parameter, Tensor, tensor
 
 
 class Module:
@@ -165,3 +165,44 @@ def _as_tensor_of_shape(value, shape, key):
             f"{key!r} has shape {candidate.shape} in the state dict, the model expects {shape}"
         )
     return candidate.clone()
+
+
+class Sequential(Module):
+    def __init__(self, *layers):
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(
+                    f"Sequential argument {index} is {type(layer).__name__}, expected a Module"
+                )
+        self.layers = list(layers)
+
+    def named_children(self):
+        return ((str(index), layer) for index, layer in enumerate(self.layers))
+
+    def forward(self, x):
+        for index, layer in enumerate(self.layers):
+            try:
+                x = layer(x)
+            except ShapeError as error:
+                raise ShapeError(f"layer {index} ({type(layer).__name__}): {error}") from None
+        return x
+
+    def backward(self, grad):
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def append(self, layer):
+        self.layers.append(layer)
+        return self
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]

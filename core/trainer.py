@@ -20,15 +20,15 @@ import math
 import signal
 import threading
 
-from .callback import Callback, History, implemented_hooks
+from .callbacks import Callback, History, implemented_hooks
 from .errors import NonFiniteLossError
 from .loss import Loss
 from .module import Module
-from .optimizer import Optimizer
-from .registry import registry
+from .gradient_descent import Optimizer
+from .catalogue import registry
 from .rng import get_rng_state, set_rng_state
-from .scheduler import LRScheduler
-from .tensor import Tensor, cat
+from .learning_rate import LRScheduler
+from .tensors import Tensor, cat
 
 __all__ = ["History", "Trainer"]
 
@@ -348,7 +348,7 @@ class Trainer:
         model itself rather than its state dict, so it is a model file too: `lamina.load(path)
         ["model"]`, `lamina predict` and `lamina evaluate` use it directly.
         """
-        from .serialization import architecture_of, save
+        from .saving.model_files import architecture_of, save
 
         state = self.state_dict()
         try:
@@ -360,7 +360,7 @@ class Trainer:
         save(state, path)
 
     def load_checkpoint(self, path) -> None:
-        from .serialization import load
+        from .saving.model_files import load
 
         state = load(path)
         if not isinstance(state, dict):

@@ -12,9 +12,9 @@ import os
 import sys
 
 import lamina
-from lamina.callback import Callback, History
+from lamina.callbacks import Callback, History
 from lamina.component import at_least, boolean, component, field, integer, number, one_of
-from lamina.conformance import Example
+from lamina.component import Example
 
 MODES = ("auto", "min", "max")
 

@@ -9,7 +9,7 @@ import json
 
 import lamina
 from lamina.errors import FileFormatError
-from lamina.format import Format
+from lamina.saving.formats import Format
 
 # The longest float repr is 24 characters; anything much longer is not a number lamina wrote.
 MAX_NUMBER_LENGTH = 40

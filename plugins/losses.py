@@ -2,10 +2,10 @@
 
 import lamina
 from lamina.component import component, field, greater_than, in_range, integer, number, one_of
-from lamina.conformance import Example
+from lamina.component import Example
 from lamina.errors import ShapeError
 from lamina.loss import REDUCTIONS, Loss
-from lamina.tensor import Tensor
+from lamina.tensors import Tensor
 
 
 @component

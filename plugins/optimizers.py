@@ -11,7 +11,7 @@ import lamina
 from lamina.backend import provides
 from lamina.component import at_least, boolean, component, field, in_range, number
 from lamina.optim import Optimizer
-from lamina.optimizer import weight_decay_field
+from lamina.gradient_descent import weight_decay_field
 
 
 def _betas(instance, attribute, value):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import lamina
-from lamina.purepy import PurePythonBackend
+from lamina.pure_python import PurePythonBackend
 
 
 @lamina.hookimpl

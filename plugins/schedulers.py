@@ -21,9 +21,9 @@ from lamina.component import (
     one_of,
     runtime_argument,
 )
-from lamina.conformance import Example
+from lamina.component import Example
 from lamina.optim.lr_scheduler import LRScheduler
-from lamina.scheduler import check_optimizer
+from lamina.learning_rate import check_optimizer
 
 
 def _fail(scheduler, argument, value, expected):

@@ -15,8 +15,8 @@ import lamina
 from conftest import NO_NUMPY, assert_close
 from lamina import nn, optim
 from lamina.backend import Backend
-from lamina.config import build_run, default_config
-from lamina.purepy import PurePythonBackend
+from lamina.cli.run_config import build_run, default_config, read_config
+from lamina.pure_python import PurePythonBackend
 
 np = pytest.importorskip("numpy", reason=NO_NUMPY)
 from lamina.plugins.numpy_backend import NumpyBackend  # noqa: E402  (only where numpy is)
@@ -286,7 +286,7 @@ def test_a_model_saved_under_one_backend_loads_under_the_other(tmp_path, trained
 
 
 def test_the_config_and_the_cli_select_the_backend(tmp_path, capsys):
-    from lamina.cli import main
+    from lamina.cli.app import main
 
     config = tmp_path / "run.toml"
     config.write_text(
@@ -294,7 +294,7 @@ def test_the_config_and_the_cli_select_the_backend(tmp_path, capsys):
         'batch_size = 8\n[model]\nlayers = [{ name = "Linear", in_features = 2, out_features = 1 }]\n'
         '[loss]\nname = "MSELoss"\n[optimizer]\nname = "SGD"\nlr = 0.1\n[trainer]\nmax_epochs = 1\n'
     )
-    run = build_run(lamina.config.read_config(config))
+    run = build_run(read_config(config))
     assert isinstance(run.model[0].weight.data, np.ndarray)
     lamina.set_backend("python")
     assert main(["train", str(config), "--backend", "python", "--out", str(tmp_path / "m.json")]) in (0, None)

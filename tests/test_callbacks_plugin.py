@@ -3,8 +3,8 @@
 import pytest
 
 import lamina
-from lamina.callback import History
-from lamina.config import build_run, default_config
+from lamina.callbacks import History
+from lamina.cli.run_config import build_run, default_config
 from lamina.errors import ConfigError
 
 BUILT_IN = ["CSVLogger", "EarlyStopping", "History", "LearningRateMonitor", "ModelCheckpoint", "ProgressBar",

@@ -107,7 +107,7 @@ def test_spiral_example_reaches_95_percent_test_accuracy():
 
 
 def test_spiral_config_describes_the_same_run_as_the_example():
-    config = pytest.importorskip("lamina.config", reason="the TOML config loader is not installed")
+    config = pytest.importorskip("lamina.cli.run_config", reason="the TOML config loader is not installed")
     _, accuracy, history = spiral_example().train()
     run = config.build_run(config.read_config(EXAMPLES / "spiral.toml"), source="spiral.toml")
     run.fit()

@@ -7,7 +7,7 @@ from conftest import assert_close, to_torch
 
 import lamina
 from lamina import nn
-from lamina.gradcheck import check_module_gradients
+from lamina.testing.gradcheck import check_module_gradients
 
 # Every test here runs once per backend (numpy's run skips where numpy is not installed).
 pytestmark = pytest.mark.usefixtures("backend")

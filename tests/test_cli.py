@@ -13,7 +13,7 @@ import pytest
 
 import lamina
 from lamina import nn
-from lamina.cli import main
+from lamina.cli.app import main
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 

@@ -10,9 +10,9 @@ import textwrap
 import pytest
 
 import lamina
-from lamina import conformance
+from lamina.testing import conformance
 from lamina.component import component, field
-from lamina.conformance import Example
+from lamina.component import Example
 from lamina.nn import Module, Parameter
 from lamina.optim import Optimizer
 from lamina.optim.lr_scheduler import LRScheduler

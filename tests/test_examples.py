@@ -4,7 +4,7 @@ import math
 from pathlib import Path
 
 import lamina
-from lamina.config import build_run, read_config
+from lamina.cli.run_config import build_run, read_config
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

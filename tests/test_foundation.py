@@ -9,7 +9,7 @@ import pytest
 import lamina
 from lamina import nn, optim
 from lamina.data import DataLoader, TensorDataset
-from lamina.plugin_manager import PluginManager
+from lamina.plugin_system.manager import PluginManager
 
 # Every test here runs once per backend (numpy's run skips where numpy is not installed).
 pytestmark = pytest.mark.usefixtures("backend")

@@ -4,7 +4,7 @@ import pytest
 
 import lamina
 from lamina import nn
-from lamina.gradcheck import check_loss_gradients, check_module_gradients
+from lamina.testing.gradcheck import check_loss_gradients, check_module_gradients
 
 # Every test here runs once per backend (numpy's run skips where numpy is not installed).
 pytestmark = pytest.mark.usefixtures("backend")

@@ -4,8 +4,8 @@ import json
 import warnings
 
 from fixtures.distributions import site  # noqa: F401  (a fixture)
-from lamina import cli
-from lamina.plugin_manager import PluginWarning
+from lamina.cli import app as cli
+from lamina.plugin_system.manager import PluginWarning
 
 
 def run(capsys, *argv):
@@ -84,7 +84,7 @@ def test_train_runs_next_to_a_broken_plugin_and_strict_mode_stops_it(site, capsy
     assert code == 0 and "Test accuracy:" in out
     assert len([w for w in caught if issubclass(w.category, PluginWarning)]) == 4
 
-    from lamina.plugin_manager import reset_plugins
+    from lamina.plugin_system.manager import reset_plugins
 
     reset_plugins()
     monkeypatch.setenv("LAMINA_STRICT_PLUGINS", "1")

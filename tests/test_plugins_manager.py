@@ -10,7 +10,7 @@ import pytest
 import lamina
 from fixtures.distributions import site  # noqa: F401  (a fixture)
 from lamina.errors import PluginError, UnknownComponentError
-from lamina.plugin_manager import PluginWarning, plugin_manager, reset_plugins
+from lamina.plugin_system.manager import PluginWarning, plugin_manager, reset_plugins
 
 
 def load_quietly():
@@ -122,7 +122,7 @@ def test_broken_plugins_are_skipped_with_one_warning_each_and_listed_as_failed(s
     misspelt = manager.status("misspelt_hook")
     assert misspelt.status == "failed"
     assert misspelt.error == ("PluginError: unknown hook lamina_register_module (did you mean "
-                              "lamina_register_modules?); the hooks are listed in lamina.hookspecs")
+                              "lamina_register_modules?); the hooks are listed in lamina.plugin_system.hookspecs")
     assert "NeverRegistered" not in manager.registry.names("modules")
     not_a_list = manager.status("not_a_list")
     assert not_a_list.status == "failed"

@@ -9,7 +9,7 @@ from test_serialization import bits, trained_model
 import lamina
 from lamina import nn
 from lamina.component import config_of
-from lamina.interop import torch_state_dict
+from lamina.saving.torch_interop import torch_state_dict
 
 # Every test here runs once per backend (numpy's run skips where numpy is not installed).
 pytestmark = pytest.mark.usefixtures("backend")

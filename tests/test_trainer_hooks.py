@@ -4,7 +4,7 @@ import pytest
 
 import lamina
 from lamina import nn, optim
-from lamina.callback import HOOKS, implemented_hooks
+from lamina.callbacks import HOOKS, implemented_hooks
 from lamina.data import DataLoader, TensorDataset
 
 

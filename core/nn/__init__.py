@@ -4,12 +4,12 @@
 exactly as a built-in one is.
 """
 
-from ..loss import Loss
-from ..module import Module
-from ..registry import registry
-from ..sequential import Sequential
-from ..tensor import Buffer, Parameter
-from . import functional, init, utils
+from lamina.loss import Loss
+from lamina.module import Module
+from lamina.catalogue import registry
+from lamina.module import Sequential
+from lamina.tensors import Buffer, Parameter
+from lamina.nn import functional, init, utils
 
 __all__ = ["Buffer", "Loss", "Module", "Parameter", "Sequential", "functional", "init", "utils"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..tensor import Tensor, common_backend
+from lamina.tensors import Tensor, common_backend
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

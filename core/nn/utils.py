@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..tensor import Tensor
+from lamina.tensors import Tensor
 
 
 def _gradients_of(parameters, function):

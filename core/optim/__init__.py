@@ -1,8 +1,8 @@
 """lamina.optim: the Optimizer interface, plus every registered optimizer by name."""
 
-from ..optimizer import Optimizer, WeightDecay
-from ..registry import registry
-from . import lr_scheduler
+from lamina.gradient_descent import Optimizer, WeightDecay
+from lamina.catalogue import registry
+from lamina.optim import lr_scheduler
 
 __all__ = ["Optimizer", "WeightDecay", "lr_scheduler"]
 

@@ -1,7 +1,7 @@
 """lamina.optim.lr_scheduler: the LRScheduler interface, plus every registered schedule by name."""
 
-from ..registry import registry
-from ..scheduler import LRScheduler
+from lamina.catalogue import registry
+from lamina.learning_rate import LRScheduler
 
 __all__ = ["LRScheduler"]
 

@@ -2,7 +2,7 @@
 
 import lamina
 from lamina.component import at_least, component, field, integer, number
-from lamina.conformance import Example
+from lamina.component import Example
 from lamina.errors import ShapeError
 from lamina.nn import Module, Parameter
 

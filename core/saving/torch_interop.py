@@ -8,8 +8,8 @@ PyTorch stays optional: it is imported only when this is called.
 
 from __future__ import annotations
 
-from .module import Module
-from .tensor import Tensor
+from lamina.module import Module
+from lamina.tensors import Tensor
 
 
 def torch_state_dict(source, like) -> dict:

@@ -12,7 +12,7 @@ with `weight_decay_field()` at that position; one that does not still takes it a
 from __future__ import annotations
 
 from .component import at_least, boolean, component, config_of, describe, field, number, runtime_argument
-from .tensor import Parameter, Tensor, tensor
+from .tensors import Parameter, Tensor, tensor
 
 
 class WeightDecay:
@@ -96,7 +96,7 @@ class Optimizer:
     def _weight_decay(self, group):
         if not group["weight_decay"]:
             return None
-        from .registry import registry
+        from .catalogue import registry
 
         style = "decoupled" if group["decoupled_weight_decay"] else "l2"
         return registry().create("weight_decay", style)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .component import config_of
-from .errors import LaminaError
-from .rng import generator
-from .sequential import Sequential
-from .tensor import zeros
+from lamina.component import config_of
+from lamina.errors import LaminaError
+from lamina.rng import generator
+from lamina.module import Sequential
+from lamina.tensors import zeros
 
 INPUT_WIDTH_ARGUMENTS = ("in_features", "num_features")
 

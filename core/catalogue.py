@@ -1,6 +1,8 @@
-"""The registry: (kind, name) -> component, with the provenance of each entry.
+"""The catalogue of components: the registry maps (kind, name) to a component, with the provenance
+of each entry (which distribution and version provided it).
 
-It is built lazily, by the plugin manager, the first time anything asks for a component.
+The kinds are declared here, once: the plugin hooks (`lamina_register_<kind>`) are made from them.
+The registry is filled lazily, by the plugin machinery, the first time anything asks for a component.
 """
 
 from __future__ import annotations
@@ -12,19 +14,29 @@ import attrs
 
 from .errors import PluginError, UnknownComponentError
 
+@attrs.frozen
+class Kind:
+    """One kind of component: its name in messages, and what its plugin hook registers."""
+
+    singular: str
+    hook_doc: str
+
+
+# Every kind of component, declared once. A plugin registers components of a kind from its hook
+# `lamina_register_<kind>` (lamina.plugin_system.hookspecs makes one hook per entry).
 KINDS = {
-    "modules": "module",
-    "losses": "loss",
-    "optimizers": "optimizer",
-    "schedulers": "LR scheduler",
-    "weight_decay": "weight-decay rule",
-    "callbacks": "callback",
-    "metrics": "metric",
-    "initializers": "initializer",
-    "formats": "save format",
-    "backends": "backend",
-    "datasets": "dataset",
-    "commands": "command",
+    "modules": Kind("module", "Layers and activations, reachable as lamina.nn.<Name>."),
+    "losses": Kind("loss", "Losses, reachable as lamina.nn.<Name>."),
+    "optimizers": Kind("optimizer", "Optimizers, reachable as lamina.optim.<Name>."),
+    "schedulers": Kind("LR scheduler", "LR schedules, reachable as lamina.optim.lr_scheduler.<Name>."),
+    "weight_decay": Kind("weight-decay rule", "Weight-decay rules ('l2', 'decoupled'), applied by name."),
+    "callbacks": Kind("callback", "Trainer callbacks, reachable as lamina.callbacks.<Name>."),
+    "metrics": Kind("metric", "Metrics: functions (prediction, target) -> float, named in Trainer(metrics=...)."),
+    "initializers": Kind("initializer", "Weight initialisers, reachable as lamina.nn.init.<name>_."),
+    "formats": Kind("save format", "Save formats (lamina.saving.formats.Format subclasses), by extension or name."),
+    "backends": Kind("backend", "Tensor backends, chosen with lamina.set_backend(name)."),
+    "datasets": Kind("dataset", "Datasets: functions returning (inputs, targets) tensors."),
+    "commands": Kind("command", "Subcommands of `lamina`: functions configure(parser) -> run(args)."),
 }
 
 
@@ -91,7 +103,7 @@ class Registry:
                 else "uninstall or block one of them (LAMINA_BLOCK_PLUGINS)"
             )
             raise PluginError(
-                f"two plugins register the {KINDS[kind]} {record.name!r}: {existing.provider} and "
+                f"two plugins register the {KINDS[kind].singular} {record.name!r}: {existing.provider} and "
                 f"{provider}; {remedy}"
             )
         entry = Entry(kind, record.name, record.factory, record.description, provider)
@@ -102,7 +114,7 @@ class Registry:
         entries = self._kind(kind)
         if name in entries:
             return entries[name]
-        what = KINDS[kind]
+        what = KINDS[kind].singular
         message = f"no {what} named {name!r} is registered"
         if saved_provider:
             message += (
@@ -143,8 +155,20 @@ class Registry:
         return name in self._kind(kind)
 
 
-def registry() -> Registry:
-    """The process's registry, filled by the plugin manager on first use."""
-    from .plugin_manager import plugin_manager
+_source = None
 
-    return plugin_manager().registry
+
+def registry() -> Registry:
+    """The process's registry, filled from the installed plugins on first use.
+
+    The plugin machinery (lamina.plugin_system) fills it: it hands this module its source when
+    it is imported, so that the core never imports the machinery that finds plugins."""
+    if _source is None:
+        raise RuntimeError("lamina's plugin machinery is not loaded: import lamina first")
+    return _source()
+
+
+def fill_from(source) -> None:
+    """Make `source()` the registry that `registry()` returns (lamina.plugin_system calls this)."""
+    global _source
+    _source = source

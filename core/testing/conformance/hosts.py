@@ -4,13 +4,13 @@ on another plugin being installed."""
 
 from __future__ import annotations
 
-from ..component import component, field
-from ..loss import Loss
-from ..module import Module
-from ..optimizer import Optimizer
-from ..rng import manual_seed
-from ..tensor import Parameter, randn
-from .building import FEATURES
+from lamina.component import component, field
+from lamina.loss import Loss
+from lamina.module import Module
+from lamina.gradient_descent import Optimizer
+from lamina.rng import manual_seed
+from lamina.tensors import Parameter, randn
+from lamina.testing.conformance.building import FEATURES
 
 
 def problem(seed=3):

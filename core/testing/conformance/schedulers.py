@@ -6,8 +6,8 @@ from __future__ import annotations
 import inspect
 import math
 
-from .building import assert_same, build, check_config_round_trip, through_json
-from .hosts import host_optimizer
+from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, through_json
+from lamina.testing.conformance.hosts import host_optimizer
 
 
 def _takes_a_metric(scheduler) -> bool:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..tensor import Parameter
-from .building import assert_same, build, check_config_round_trip, plain, through_json
-from .hosts import problem
+from lamina.tensors import Parameter
+from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, plain, through_json
+from lamina.testing.conformance.hosts import problem
 
 
 def _objective(params, targets):

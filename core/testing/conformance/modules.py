@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..gradcheck import check_module_gradients
-from ..rng import manual_seed
-from ..tensor import randn
-from .building import assert_same, build, check_config_round_trip, module_input, plain, through_json
+from lamina.testing.gradcheck import check_module_gradients
+from lamina.rng import manual_seed
+from lamina.tensors import randn
+from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, module_input, plain, through_json
 
 
 def _warm_up(module, x):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 
-from .errors import ConfigError
-from .tensor import Tensor, tensor
+from lamina.errors import ConfigError
+from lamina.tensors import Tensor, tensor
 
 
 class CSVError(ConfigError):

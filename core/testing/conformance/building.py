@@ -7,28 +7,19 @@ from typing import Callable
 
 import attrs
 
-from ..callback import Callback
-from ..component import config_of
-from ..loss import Loss
-from ..module import Module
-from ..optimizer import Optimizer
-from ..rng import manual_seed
-from ..scheduler import LRScheduler
-from ..tensor import Tensor, rand, randn
+from lamina.callbacks import Callback
+from lamina.component import Example, config_of
+from lamina.loss import Loss
+from lamina.module import Module
+from lamina.gradient_descent import Optimizer
+from lamina.rng import manual_seed
+from lamina.learning_rate import LRScheduler
+from lamina.tensors import Tensor, rand, randn
 
 ROWS = 5
 FEATURES = 3
 KIND_OF = {Module: "modules", Loss: "losses", Optimizer: "optimizers", LRScheduler: "schedulers",
            Callback: "callbacks"}
-
-
-@attrs.frozen
-class Example:
-    """One way to build and feed a component, declared as `conformance_examples = [...]`."""
-
-    kwargs: dict | Callable = attrs.field(factory=dict)
-    inputs: Callable | None = None
-    skip: dict = attrs.field(factory=dict)  # check name -> why it does not apply
 
 
 def kind_of(factory) -> str:
@@ -55,7 +46,7 @@ def arguments(factory, example: Example, *runtime) -> dict:
                     raise TypeError(
                         f"the conformance kit cannot build {factory.__name__}: its argument {f.alias!r} "
                         f"has no default; declare {factory.__name__}.conformance_examples = "
-                        f"[lamina.conformance.Example(kwargs={{{f.alias!r}: ...}})]"
+                        f"[lamina.component.Example(kwargs={{{f.alias!r}: ...}})]"
                     )
                 kwargs[f.alias] = FEATURES
     return kwargs

@@ -1,7 +1,7 @@
 """The conformance kit: the checks every Module, Loss, Optimizer, LR scheduler and Callback must
 pass, whoever wrote it (in the spirit of scikit-learn's `check_estimator`).
 
-    from lamina import conformance
+    from lamina.testing import conformance
     conformance.check("modules", "PReLU")        # every check, by registry name
     conformance.check_component(MyLayer)          # or a class, registered or not
 
@@ -34,10 +34,10 @@ from typing import Callable
 
 import attrs
 
-from ..plugin_manager import normalize
-from ..registry import registry
-from . import callbacks, losses, modules, optimizers, schedulers
-from .building import FEATURES, ROWS, Example, arguments, examples_of, kind_of
+from lamina.plugin_system.manager import normalize
+from lamina.catalogue import registry
+from lamina.testing.conformance import callbacks, losses, modules, optimizers, schedulers
+from lamina.testing.conformance.building import FEATURES, ROWS, Example, arguments, examples_of, kind_of
 
 __all__ = ["CHECKS", "Case", "Example", "FEATURES", "ROWS", "arguments", "cases", "check", "check_component",
            "registered_cases"]

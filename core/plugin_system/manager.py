@@ -23,9 +23,11 @@ import attrs
 import importlib_metadata
 import pluggy
 
-from . import hookspecs
-from .errors import PluginError
-from .registry import KINDS, Provider, Registry, as_record, registry
+from lamina import catalogue
+from lamina.errors import PluginError
+from lamina.plugin_system import hookspecs
+from lamina.plugin_system.hookspecs import hook_name
+from lamina.catalogue import KINDS, Provider, Registry, as_record, registry
 
 ENTRY_POINT_GROUP = "lamina"
 BUILTIN_DISTRIBUTION = "lamina"
@@ -33,7 +35,6 @@ ALLOW_ENV = "LAMINA_LOAD_PLUGINS"
 BLOCK_ENV = "LAMINA_BLOCK_PLUGINS"
 STRICT_ENV = "LAMINA_STRICT_PLUGINS"
 IN_PROCESS = Provider(plugin="in-process", distribution="(registered in-process)", version="")
-HOOK_NAMES = {f"lamina_register_{kind}" for kind in KINDS}
 
 
 class PluginWarning(UserWarning):
@@ -75,7 +76,7 @@ class PluginManager:
         self.plugins: list[PluginStatus] = []
         self.registry = Registry()
         self._pluggy = pluggy.PluginManager("lamina")
-        self._pluggy.add_hookspecs(hookspecs)
+        self._pluggy.add_hookspecs(hookspecs.Hooks)
 
     @classmethod
     def from_environment(cls):
@@ -133,29 +134,40 @@ class PluginManager:
 
     def _records_of(self, module, plugin_name):
         """Every (kind, record) one plugin's hooks return, gathered before any is registered,
-        so that a plugin whose third hook fails adds nothing at all."""
-        misspelt = sorted(
-            name for name in dir(module)
-            if name.startswith("lamina_") and name not in HOOK_NAMES
-            and callable(getattr(module, name)) and hasattr(getattr(module, name), "lamina_impl")
-        )
-        if misspelt:
-            guesses = [difflib.get_close_matches(name, HOOK_NAMES, n=1) for name in misspelt]
-            raise PluginError("unknown hook " + ", ".join(
-                f"{name} (did you mean {guess[0]}?)" if guess else name for name, guess in zip(misspelt, guesses)
-            ) + "; the hooks are listed in lamina.hookspecs")
+        so that a plugin whose third hook fails adds nothing at all.
+
+        pluggy validates the plugin as it is registered; each hook is then called through pluggy
+        on this plugin alone (a subset caller), which is what lets one broken plugin be skipped
+        without losing the others and tells which plugin provided which component."""
         self._pluggy.register(module, name=plugin_name)
         try:
+            self._check_hook_names(module)
+            others = [plugin for plugin in self._pluggy.get_plugins() if plugin is not module]
             records = []
             for kind in KINDS:
-                caller = getattr(self._pluggy.hook, f"lamina_register_{kind}")
-                for impl in caller.get_hookimpls():
-                    if impl.plugin_name == plugin_name:
-                        records.extend((kind, as_record(item)) for item in _iterable(impl.function(), impl))
+                name = hook_name(kind)
+                call_this_plugin = self._pluggy.subset_hook_caller(name, remove_plugins=others)
+                for returned in call_this_plugin():
+                    records.extend((kind, as_record(item)) for item in _iterable(returned, name))
             return records
         except Exception:
-            self._pluggy.unregister(name=plugin_name)
+            self._pluggy.unregister(module)
             raise
+
+    def _check_hook_names(self, module):
+        """pluggy's own check for hooks nobody declared, with the name that was probably meant."""
+        try:
+            self._pluggy.check_pending()
+        except pluggy.PluginValidationError:
+            known = [hook_name(kind) for kind in KINDS]
+            misspelt = sorted(
+                name for name in dir(module)
+                if name not in known and hasattr(getattr(module, name), "lamina_impl")
+            )
+            guesses = [difflib.get_close_matches(name, known, n=1) for name in misspelt]
+            raise PluginError("unknown hook " + ", ".join(
+                f"{name} (did you mean {guess[0]}?)" if guess else name for name, guess in zip(misspelt, guesses)
+            ) + "; the hooks are listed in lamina.plugin_system.hookspecs") from None
 
     def _failed(self, status, error, where_from):
         status.status, status.error = "failed", f"{type(error).__name__}: {error}"
@@ -179,13 +191,9 @@ class PluginManager:
         raise KeyError(f"no plugin named {name!r}; plugins: {', '.join(p.name for p in self.plugins)}")
 
 
-def _iterable(returned, impl):
-    if returned is None:
-        return ()
+def _iterable(returned, hook):
     if isinstance(returned, (str, bytes)) or not hasattr(returned, "__iter__"):
-        raise TypeError(
-            f"hook {impl.function.__name__} returned {returned!r}; expected a list of components"
-        )
+        raise TypeError(f"hook {hook} returned {returned!r}; expected a list of components")
     return returned
 
 
@@ -228,3 +236,8 @@ def register(kind, name=None, *, override=False, description=""):
         return factory
 
     return add
+
+
+# The core's registry() asks this module for the process's registry: the core never imports
+# the machinery that finds plugins, the machinery plugs itself in.
+catalogue.fill_from(lambda: plugin_manager().registry)

@@ -36,13 +36,13 @@ from importlib import resources
 
 import attrs
 
-from .data import DataLoader, TensorDataset
-from .errors import ConfigError, UnknownComponentError
-from .registry import KINDS, registry
-from .rng import manual_seed
-from .sequential import Sequential
-from .tensor import Tensor, set_backend
-from .trainer import Trainer
+from lamina.data import DataLoader, TensorDataset
+from lamina.errors import ConfigError, UnknownComponentError
+from lamina.catalogue import KINDS, registry
+from lamina.rng import manual_seed
+from lamina.module import Sequential
+from lamina.tensors import Tensor, set_backend
+from lamina.trainer import Trainer
 
 try:
     import tomllib
@@ -64,7 +64,7 @@ def read_config(path) -> dict:
 
 def default_config() -> dict:
     """The lesson's run (the circle classifier), shipped with lamina as `circle.toml`."""
-    return tomllib.loads(resources.files("lamina").joinpath("circle.toml").read_text())
+    return tomllib.loads(resources.files("lamina.cli").joinpath("circle.toml").read_text())
 
 
 @attrs.define
@@ -157,7 +157,7 @@ def build_component(kind, section, where, *args):
     name = arguments.pop("name", None)
     if not isinstance(name, str):
         raise ConfigError(
-            f"{where}: name must be a string naming a registered {KINDS[kind]}, got {name!r}"
+            f"{where}: name must be a string naming a registered {KINDS[kind].singular}, got {name!r}"
         )
     try:
         factory = registry().get(kind, name)

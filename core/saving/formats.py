@@ -13,8 +13,8 @@ import errno
 import os
 import tempfile
 
-from .errors import FileFormatError
-from .registry import registry
+from lamina.errors import FileFormatError
+from lamina.catalogue import registry
 
 
 class Format:

@@ -12,12 +12,12 @@ import sys
 
 import lamina
 
-from . import cli_plugins
-from .config import build_model, build_run, default_config, read_config
-from .csvdata import read_csv, write_csv
-from .errors import ConfigError, LaminaError
-from .format import folder_to_save_into, format_for
-from .summary import format_summary, summarize
+from lamina.cli import plugin_list
+from lamina.cli.run_config import build_model, build_run, default_config, read_config
+from lamina.cli.csv_files import read_csv, write_csv
+from lamina.errors import ConfigError, LaminaError
+from lamina.saving.formats import folder_to_save_into, format_for
+from lamina.cli.summary import format_summary, summarize
 
 
 class EpochPrinter(lamina.Callback):
@@ -199,7 +199,7 @@ def command_summary(args):
     print(format_summary(summarize(model, args.input_width)))
 
 
-SUBCOMMANDS = [add_train, add_evaluate, add_predict, add_summary, cli_plugins.add_parser]
+SUBCOMMANDS = [add_train, add_evaluate, add_predict, add_summary, plugin_list.add_parser]
 
 
 class Parser(argparse.ArgumentParser):
@@ -234,6 +234,3 @@ def _one_line(error):
         return f"{error.filename}: {error.strerror}"
     return " ".join(str(error).split("\n"))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

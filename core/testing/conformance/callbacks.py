@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ..callback import Callback
-from ..data import DataLoader, TensorDataset
-from ..rng import manual_seed
-from ..tensor import randn
-from ..trainer import Trainer
-from .building import FEATURES, assert_same, build, check_config_round_trip, through_json
-from .hosts import GradientDescent, HalfSquaredError, Scale
+from lamina.callbacks import Callback
+from lamina.data import DataLoader, TensorDataset
+from lamina.rng import manual_seed
+from lamina.tensors import randn
+from lamina.trainer import Trainer
+from lamina.testing.conformance.building import FEATURES, assert_same, build, check_config_round_trip, through_json
+from lamina.testing.conformance.hosts import GradientDescent, HalfSquaredError, Scale
 
 
 def _fit(callback, epochs=3):

@@ -7,8 +7,8 @@ mask) is fixed by re-seeding lamina's generator before every forward.
 
 from __future__ import annotations
 
-from .rng import manual_seed
-from .tensor import Tensor, randn
+from lamina.rng import manual_seed
+from lamina.tensors import Tensor, randn
 
 
 def numerical_gradient(objective, target: Tensor, eps: float = 1e-6) -> list:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .plugin_manager import plugin_manager
+from lamina.plugin_system.manager import plugin_manager
 
 
 def add_parser(commands):

@@ -25,14 +25,14 @@ import os
 
 import attrs
 
-from .component import config_of
-from .errors import FileFormatError, LaminaError, UnknownComponentError
-from .format import format_for, write_atomically
-from .module import Module
-from .registry import registry
-from .rng import generator
-from .sequential import Sequential
-from .tensor import Tensor, get_backend
+from lamina.component import config_of
+from lamina.errors import FileFormatError, LaminaError, UnknownComponentError
+from lamina.saving.formats import format_for, write_atomically
+from lamina.module import Module
+from lamina.catalogue import registry
+from lamina.rng import generator
+from lamina.module import Sequential
+from lamina.tensors import Tensor, get_backend
 
 FORMAT_MARKER = "lamina"
 FORMAT_VERSION = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 
 from .errors import BackendError, ShapeError
-from .purepy import PurePythonBackend
+from .pure_python import PurePythonBackend
 from .rng import generator
 
 _backend = PurePythonBackend()
@@ -34,7 +34,7 @@ def resolve_backend(backend):
         return backend
     if backend == _backend.name:
         return _backend
-    from .registry import registry
+    from .catalogue import registry
 
     return registry().create("backends", backend)
 

@@ -28,7 +28,7 @@ def pytest_configure(config):
 def pytest_generate_tests(metafunc):
     if "lamina_check" not in metafunc.fixturenames:
         return
-    from lamina import conformance
+    from lamina.testing import conformance
 
     marker = metafunc.definition.get_closest_marker(MARKER)
     if marker is None:

@@ -12,7 +12,7 @@ one optimizer compose. A schedule may also define `_get_closed_form_lr()`, the r
 from __future__ import annotations
 
 from .component import at_least, component, describe, field, integer, runtime_argument
-from .optimizer import Optimizer
+from .gradient_descent import Optimizer
 
 
 def check_optimizer(scheduler, optimizer):

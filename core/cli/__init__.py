@@ -1,0 +1,1 @@
+"""The `lamina` command line: its commands, TOML run configs, CSV files and model summaries."""

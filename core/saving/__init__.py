@@ -1,0 +1,1 @@
+"""Saving and loading: file formats and atomic writes, model files and checkpoints, PyTorch interop."""
