@@ -24,6 +24,12 @@ def check_optimizer(scheduler, optimizer):
 
 @component
 class LRScheduler:
+    # What a Trainer reads to drive the schedule, declared rather than guessed: how often it
+    # steps ("epoch" or "step", i.e. after every optimizer step), and whether its step() takes
+    # the monitored value (ReduceLROnPlateau steps on the validation loss).
+    interval = "epoch"
+    needs_metric = False
+
     optimizer = runtime_argument()
     # Where the schedule stands, not a hyper-parameter: left out of the config.
     last_epoch: int = field(

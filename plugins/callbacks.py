@@ -13,7 +13,7 @@ import sys
 
 import lamina
 from lamina.callbacks import Callback, History
-from lamina.component import at_least, boolean, component, field, integer, number, one_of
+from lamina.component import at_least, boolean, component, field, greater_than, integer, number, one_of
 from lamina.component import Example
 
 MODES = ("auto", "min", "max")
@@ -183,77 +183,6 @@ class EarlyStopping(Callback):
 
 
 @component
-class ModelCheckpoint(Callback):
-    """Write a training checkpoint (lamina.save, atomic) at the end of every `every_n_epochs` epochs.
-
-    `path` may name log values, e.g. "ckpt-{epoch}-{val_loss:.4f}.json". With save_best_only, only
-    an epoch whose `monitor` improved is written. On Ctrl-C the state at the stop is written too:
-    to `path` when it is a plain "latest" checkpoint, else to "interrupted<ext>" beside it.
-    `last_path` is the file most recently written, `best_path` the best one.
-    """
-
-    conformance_examples = [Example(kwargs={"path": "best.json"})]
-
-    path: str = field(converter=os.fspath)
-    monitor: str = field(default=None)
-    mode: str = field(default="auto", validator=one_of(*MODES))
-    save_best_only: bool = field(default=False, validator=boolean)
-    every_n_epochs: int = field(default=1, validator=[integer, at_least(1)])
-
-    def __attrs_post_init__(self):
-        if self.save_best_only and self.monitor is None:
-            raise ValueError("ModelCheckpoint(save_best_only=True) needs a monitor, e.g. monitor='val_loss'")
-        self._monitor = None if self.monitor is None else Monitor(self, self.monitor, self.mode)
-        self.best = None
-        self.best_epoch = None
-        self.best_path = None
-        self.last_path = None
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        if (epoch + 1) % self.every_n_epochs:
-            return
-        if self._monitor is not None:
-            current = self._monitor.read(logs)
-            improved = self._monitor.improved(current, self.best)
-            if self.save_best_only and not improved:
-                return
-            if improved:
-                self.best, self.best_epoch = current, epoch
-        path = self._format(epoch, logs)
-        trainer.save_checkpoint(path)
-        self.last_path = path
-        if self.best_epoch == epoch:
-            self.best_path = path
-
-    def on_exception(self, trainer, error):
-        if isinstance(error, KeyboardInterrupt):
-            self.last_path = self.interrupt_path()
-            trainer.save_checkpoint(self.last_path)
-
-    def interrupt_path(self):
-        if "{" not in self.path and not self.save_best_only:
-            return self.path
-        extension = os.path.splitext(self.path)[1] or ".json"
-        return os.path.join(os.path.dirname(self.path), "interrupted" + extension)
-
-    def _format(self, epoch, logs):
-        try:
-            return self.path.format(epoch=epoch, **logs)
-        except (KeyError, IndexError, ValueError) as error:
-            raise ValueError(
-                f"ModelCheckpoint(path={self.path!r}): cannot fill it in from epoch and "
-                f"{', '.join(sorted(logs))} ({error})"
-            ) from None
-
-    def state_dict(self):
-        return {"best": self.best, "best_epoch": self.best_epoch, "best_path": self.best_path}
-
-    def load_state_dict(self, state):
-        for key, value in state.items():
-            setattr(self, key, value)
-
-
-@component
 class CSVLogger(ClosedWhenFitEnds):
     """One CSV row per epoch: the epoch and its logs, flushed as written.
 
@@ -359,6 +288,21 @@ class LearningRateMonitor(Callback):
         self.lrs = {key: list(values) for key, values in state["lrs"].items()}
 
 
+@component
+class GradientClipping(Callback):
+    """Scale all gradients together so their joint norm is at most max_norm before each step
+    (lamina.nn.utils.clip_grad_norm_); what `Trainer(clip_grad_norm=...)` adds."""
+
+    conformance_examples = [Example(kwargs={"max_norm": 0.5})]
+
+    max_norm: float = field(validator=[number, greater_than(0)])
+    norm_type: float = field(default=2.0, validator=number)
+
+    def on_before_optimizer_step(self, trainer, optimizer):
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        lamina.nn.utils.clip_grad_norm_(parameters, self.max_norm, self.norm_type)
+
+
 @lamina.hookimpl
 def lamina_register_callbacks():
-    return [ProgressBar, History, EarlyStopping, ModelCheckpoint, CSVLogger, TerminateOnNaN, LearningRateMonitor]
+    return [ProgressBar, History, EarlyStopping, CSVLogger, TerminateOnNaN, LearningRateMonitor, GradientClipping]

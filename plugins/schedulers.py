@@ -249,6 +249,8 @@ class OneCycleLR(LRScheduler):
     of total_steps, then anneals to max_lr / (div_factor * final_div_factor); momentum (or Adam's
     beta1) moves the opposite way between max_momentum and base_momentum. Step it every batch."""
 
+    interval = "step"
+
     conformance_examples = [Example(kwargs={"max_lr": 0.1, "total_steps": 20, "cycle_momentum": False})]
 
     max_lr = field(validator=_number_or_numbers)
@@ -350,6 +352,8 @@ class OneCycleLR(LRScheduler):
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the rate by factor once a metric has stopped improving for patience epochs;
     step it with the metric: `scheduler.step(val_loss)`."""
+
+    needs_metric = True
 
     mode: str = field(default="min", validator=one_of("min", "max"))
     factor: float = field(default=0.1, validator=[number, in_range(0.0, 1.0, high_inclusive=False)])

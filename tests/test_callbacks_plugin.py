@@ -7,16 +7,19 @@ from lamina.callbacks import History
 from lamina.cli.run_config import build_run, default_config
 from lamina.errors import ConfigError
 
-BUILT_IN = ["CSVLogger", "EarlyStopping", "History", "LearningRateMonitor", "ModelCheckpoint", "ProgressBar",
-            "TerminateOnNaN"]
+BUILT_IN = {
+    "lamina.callbacks": ["CSVLogger", "EarlyStopping", "GradientClipping", "History", "LearningRateMonitor",
+                         "ProgressBar", "TerminateOnNaN"],
+    "lamina.checkpointing": ["ModelCheckpoint", "ResumeFromCheckpoint"],
+}
 
 
 def test_each_built_in_callback_is_registered_by_the_callbacks_plugin():
     entries = {entry.name: entry for entry in lamina.registry().entries("callbacks")}
-    assert set(BUILT_IN) <= set(entries)
-    for name in BUILT_IN:
-        assert entries[name].provider.plugin == "lamina.callbacks"
-        assert getattr(lamina.callbacks, name) is entries[name].factory
+    for plugin, names in BUILT_IN.items():
+        for name in names:
+            assert entries[name].provider.plugin == plugin
+            assert getattr(lamina.callbacks, name) is entries[name].factory
     assert lamina.callbacks.History is History
 
 

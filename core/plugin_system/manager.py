@@ -27,7 +27,8 @@ from lamina import catalogue
 from lamina.errors import PluginError
 from lamina.plugin_system import hookspecs
 from lamina.plugin_system.hookspecs import hook_name
-from lamina.catalogue import KINDS, Provider, Registry, as_record, registry
+from lamina.catalogue import KINDS, registry
+from lamina.plugin_system.registry import Provider, Registry, as_record
 
 ENTRY_POINT_GROUP = "lamina"
 BUILTIN_DISTRIBUTION = "lamina"
