@@ -73,8 +73,9 @@ def test_lamina_plugins_lists_each_contrib_distribution_loaded(venv):
                                "status": "loaded", "error": "", "components": {"modules": ["PReLU"]}}
     assert listed["adagrad"]["distribution"] == "lamina-adagrad" and listed["adagrad"]["version"] == "0.2.0"
     assert (listed["adagrad"]["status"], listed["adagrad"]["components"]) == ("loaded", {"optimizers": ["Adagrad"]})
-    assert listed["jsonl"]["distribution"] == "lamina-jsonl" and listed["jsonl"]["version"] == "0.3.1"
-    assert (listed["jsonl"]["status"], listed["jsonl"]["components"]) == ("loaded", {"callbacks": ["JSONLinesLogger"]})
+    assert listed["jsonl"]["distribution"] == "lamina-jsonl" and listed["jsonl"]["version"] == "0.4.0"
+    assert (listed["jsonl"]["status"], listed["jsonl"]["components"]) == (
+        "loaded", {"callbacks": ["JSONLinesLogger"], "commands": ["jsonl"]})
     assert listed["lamina.layers"]["status"] == "loaded"
     table = run(venv, "plugins").stdout
     assert any(line.split()[:4] == ["prelu", "lamina-prelu", "0.1.0", "loaded"] for line in table.splitlines())
@@ -130,6 +131,23 @@ def test_contrib_layer_optimizer_and_callback_train_together(venv, trained):
     lines = [json.loads(line) for line in (venv / "metrics.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in lines] == list(range(15))  # the callback ran
     assert [line["loss"] for line in lines] == losses
+
+
+def test_lamina_help_lists_the_contrib_command_which_prints_the_run_s_log(venv, trained):
+    listed = run(venv, "--help")
+    assert "jsonl print a JSON-lines training log as a table" in " ".join(listed.stdout.split())
+    assert listed.stderr == ""
+    logged = [json.loads(line) for line in (venv / "metrics.jsonl").read_text().splitlines()]
+    header, *rows = [row.split() for row in run(venv, "jsonl", "metrics.jsonl").stdout.splitlines()]
+    assert header == ["epoch", "loss", "accuracy", "lr"]
+    assert rows == [[str(line["epoch"])] + [f"{line[key]:.6g}" for key in header[1:]] for line in logged]
+    assert len(rows) == 15
+
+    (venv / "cut-short.jsonl").write_text('{"epoch": 0, "loss": 0.5}\n{"epoch": 1, "lo\n')
+    failed = run(venv, "jsonl", "cut-short.jsonl", check=False)
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert failed.stderr.startswith("lamina jsonl: error: cut-short.jsonl, line 2: not JSON (")
+    assert "expected one JSON object per line" in failed.stderr and len(failed.stderr.splitlines()) == 1
 
 
 def test_a_saved_model_with_a_contrib_layer_loads_in_a_new_process(venv, trained):
@@ -205,4 +223,5 @@ def test_each_contrib_suite_passes_with_the_installed_conformance_kit(venv):
     assert result.returncode == 0, result.stdout[-3000:]
     for case in ("modules:PReLU[1]:gradients", "optimizers:Adagrad:weight_decay", "callbacks:JSONLinesLogger:fit"):
         assert f"test_conformance[{case}] PASSED" in result.stdout
+    assert "test_jsonl_command.py::test_a_row_per_epoch_under_the_keys_in_the_order_first_seen PASSED" in result.stdout
     assert "SKIPPED" in result.stdout and "could not import 'torch'" in result.stdout

@@ -1,7 +1,8 @@
 """The `lamina` command line. Every user error ends in one line on stderr and a non-zero exit.
 
 Each subcommand is one `add_<name>(commands)` function that declares its arguments and the
-function that runs it; `SUBCOMMANDS` lists them.
+function that runs it; `SUBCOMMANDS` lists them. Plugins add theirs after these
+(lamina.cli.plugin_commands).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import lamina
 
 from lamina.cli import plugin_list
+from lamina.cli.plugin_commands import PluginCommands
 from lamina.cli.run_config import build_model, build_run, default_config, read_config
 from lamina.cli.csv_files import read_csv, write_csv
 from lamina.errors import ConfigError, LaminaError
@@ -213,11 +215,25 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     for add in SUBCOMMANDS:
         add(commands)
+    parser.plugin_commands = PluginCommands()
+    parser.plugin_commands.add_to(commands)
+    if parser.plugin_commands.load_error:
+        parser.epilog = f"Plugin commands are unavailable: {parser.plugin_commands.load_error}"
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    # `lamina` has no options of its own besides --help, so a first word that is not an option
+    # names the command: one that cannot run says why before its (perhaps half-declared)
+    # arguments are parsed.
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    reason = parser.plugin_commands.why_it_cannot_run(command) if command else ""
+    if reason:
+        print(f"lamina {command}: error: {_one_line(reason)}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(argv)
     try:
         status = args.run(args)
     except (LaminaError, ValueError, TypeError, KeyError, OSError) as error:

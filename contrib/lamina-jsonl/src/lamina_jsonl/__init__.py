@@ -1,12 +1,13 @@
-"""JSONLinesLogger: each epoch's logs as one JSON object per line."""
+"""JSONLinesLogger: each epoch's logs as one JSON object per line; `lamina jsonl` prints them."""
 
 import json
 import os
 
 import lamina
 from lamina.component import at_least, boolean, component, field, integer
+from lamina_jsonl import command
 
-__version__ = "0.3.1"
+__version__ = "0.4.0"
 
 
 @component
@@ -55,3 +56,8 @@ class JSONLinesLogger(lamina.Callback):
 @lamina.hookimpl
 def lamina_register_callbacks():
     return [JSONLinesLogger]
+
+
+@lamina.hookimpl
+def lamina_register_commands():
+    return [lamina.Record("jsonl", command.configure, "print a JSON-lines training log as a table")]
