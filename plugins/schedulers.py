@@ -1,7 +1,8 @@
-"""Learning-rate schedules, with PyTorch's names, signatures, defaults and formulas.
+"""Learning-rate schedules that follow the epoch count, with PyTorch's names, signatures, defaults
+and formulas (the per-step cycles are in cyclical_schedulers.py, ReduceLROnPlateau in
+plateau_scheduler.py).
 
-Each changes only the param groups' `lr` (OneCycleLR may also cycle `momentum` or Adam's beta1),
-so it works with any optimizer. `get_lr()` is PyTorch's chainable form (from the current rate);
+Each changes only the param groups' `lr`, so it works with any optimizer. `get_lr()` is PyTorch's chainable form (from the current rate);
 `_get_closed_form_lr()` computes the same rate from `base_lrs` alone.
 """
 
@@ -11,14 +12,12 @@ from bisect import bisect_right
 import lamina
 from lamina.component import (
     at_least,
-    boolean,
     component,
     field,
     greater_than,
     in_range,
     integer,
     number,
-    one_of,
     runtime_argument,
 )
 from lamina.component import Example
@@ -179,7 +178,7 @@ class SequentialLR(LRScheduler):
         if not self.schedulers:
             _fail(self, "schedulers", self.schedulers, "a non-empty list of schedulers")
         for index, scheduler in enumerate(self.schedulers):
-            if not isinstance(scheduler, LRScheduler) or isinstance(scheduler, ReduceLROnPlateau):
+            if not isinstance(scheduler, LRScheduler) or scheduler.needs_metric:
                 raise TypeError(
                     f"SequentialLR(schedulers=...): scheduler {index} is {type(scheduler).__name__}; "
                     "expected an epoch-based LRScheduler (ReduceLROnPlateau needs a metric to step)"
@@ -235,190 +234,6 @@ def _undo_initial_step(scheduler):
         scheduler.last_epoch -= 1
 
 
-def _annealing_cos(start, end, pct):
-    return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-
-
-def _annealing_linear(start, end, pct):
-    return (end - start) * pct + start
-
-
-@component
-class OneCycleLR(LRScheduler):
-    """The 1cycle policy: the rate rises from max_lr / div_factor to max_lr over the first pct_start
-    of total_steps, then anneals to max_lr / (div_factor * final_div_factor); momentum (or Adam's
-    beta1) moves the opposite way between max_momentum and base_momentum. Step it every batch."""
-
-    interval = "step"
-
-    conformance_examples = [Example(kwargs={"max_lr": 0.1, "total_steps": 20, "cycle_momentum": False})]
-
-    max_lr = field(validator=_number_or_numbers)
-    total_steps: int = field(default=None)
-    epochs: int = field(default=None)
-    steps_per_epoch: int = field(default=None)
-    pct_start: float = field(default=0.3, validator=[number, in_range(0.0, 1.0)])
-    anneal_strategy: str = field(default="cos", validator=one_of("cos", "linear"))
-    cycle_momentum: bool = field(default=True, validator=boolean)
-    base_momentum = field(default=0.85, validator=_number_or_numbers)
-    max_momentum = field(default=0.95, validator=_number_or_numbers)
-    div_factor: float = field(default=25.0, validator=[number, greater_than(0.0)])
-    final_div_factor: float = field(default=1e4, validator=[number, greater_than(0.0)])
-    three_phase: bool = field(default=False, validator=boolean)
-
-    def __attrs_post_init__(self):
-        check_optimizer(self, self.optimizer)
-        self.total_steps = self._count_steps()
-        self._schedule_phases = self._phases()
-        groups = self.optimizer.param_groups
-        if self.last_epoch == -1:
-            for group, max_lr in zip(groups, _one_or_per_group("max_lr", self, self.max_lr)):
-                group["initial_lr"] = max_lr / self.div_factor
-                group["max_lr"] = max_lr
-                group["min_lr"] = group["initial_lr"] / self.final_div_factor
-        if self.cycle_momentum:
-            defaults = self.optimizer.defaults
-            if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError(
-                    f"OneCycleLR(cycle_momentum=True): {type(self.optimizer).__name__} has neither "
-                    "momentum nor betas to cycle; pass cycle_momentum=False"
-                )
-            self.use_beta1 = "betas" in defaults
-            if self.last_epoch == -1:
-                highs = _one_or_per_group("max_momentum", self, self.max_momentum)
-                lows = _one_or_per_group("base_momentum", self, self.base_momentum)
-                for group, high, low in zip(groups, highs, lows):
-                    self._set_momentum(group, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
-        super().__attrs_post_init__()
-
-    def _count_steps(self):
-        def positive(name, value):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                _fail(self, name, value, "a positive integer")
-            return value
-
-        if self.total_steps is not None:
-            return positive("total_steps", self.total_steps)
-        if self.epochs is not None and self.steps_per_epoch is not None:
-            return positive("epochs", self.epochs) * positive("steps_per_epoch", self.steps_per_epoch)
-        raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch")
-
-    def _phases(self):
-        """Where each phase ends (a step number) and which group values it anneals between."""
-        warmup_end = float(self.pct_start * self.total_steps) - 1
-        if self.three_phase:
-            cooldown_end = float(2 * self.pct_start * self.total_steps) - 2
-            return [
-                [warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
-                [cooldown_end, "max_lr", "initial_lr", "base_momentum", "max_momentum"],
-                [self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"],
-            ]
-        return [
-            [warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
-            [self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"],
-        ]
-
-    def _set_momentum(self, group, momentum):
-        if self.use_beta1:
-            group["betas"] = (momentum, *group["betas"][1:])
-        else:
-            group["momentum"] = momentum
-
-    def get_lr(self):
-        step = self.last_epoch
-        if step > self.total_steps:
-            raise ValueError(
-                f"OneCycleLR(total_steps={self.total_steps}) was stepped {step} times; "
-                "it cannot go past total_steps"
-            )
-        anneal = _annealing_cos if self.anneal_strategy == "cos" else _annealing_linear
-        rates = []
-        for group in self.optimizer.param_groups:
-            phase_start = 0.0
-            for index, (end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(self._schedule_phases):
-                if step <= end or index == len(self._schedule_phases) - 1:
-                    pct = (step - phase_start) / (end - phase_start)
-                    rates.append(anneal(group[lr_from], group[lr_to], pct))
-                    if self.cycle_momentum:
-                        self._set_momentum(group, anneal(group[momentum_from], group[momentum_to], pct))
-                    break
-                phase_start = end
-        return rates
-
-
-@component
-class ReduceLROnPlateau(LRScheduler):
-    """Multiply the rate by factor once a metric has stopped improving for patience epochs;
-    step it with the metric: `scheduler.step(val_loss)`."""
-
-    needs_metric = True
-
-    mode: str = field(default="min", validator=one_of("min", "max"))
-    factor: float = field(default=0.1, validator=[number, in_range(0.0, 1.0, high_inclusive=False)])
-    patience: int = field(default=10, validator=[integer, at_least(0)])
-    threshold: float = field(default=1e-4, validator=[number, at_least(0.0)])
-    threshold_mode: str = field(default="rel", validator=one_of("rel", "abs"))
-    cooldown: int = field(default=0, validator=[integer, at_least(0)])
-    min_lr = field(default=0.0, validator=_number_or_numbers)
-    eps: float = field(default=1e-8, validator=[number, at_least(0.0)])
-    last_epoch: int = field(default=0, init=False)
-
-    def __attrs_post_init__(self):
-        check_optimizer(self, self.optimizer)
-        self.min_lrs = _one_or_per_group("min_lr", self, self.min_lr)
-        self._last_lr = self.current_lrs()
-        self._reset()
-
-    def _reset(self):
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.cooldown_counter = 0
-        self.num_bad_epochs = 0
-
-    def step(self, metrics):
-        try:
-            current = float(metrics)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"ReduceLROnPlateau.step(metrics={metrics!r}): metrics must be a number (the value "
-                "to watch, such as the validation loss)"
-            ) from None
-        self.last_epoch += 1
-        if self._is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0  # epochs in cooldown do not count against patience
-        if self.num_bad_epochs > self.patience:
-            self._reduce_lr()
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self._last_lr = self.current_lrs()
-
-    def _reduce_lr(self):
-        for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
-            old_lr = float(group["lr"])
-            new_lr = max(old_lr * self.factor, min_lr)
-            if old_lr - new_lr > self.eps:  # changes smaller than eps are not worth making
-                group["lr"] = new_lr
-
-    def _is_better(self, value, best):
-        if self.mode == "min":
-            if self.threshold_mode == "rel":
-                return value < best * (1.0 - self.threshold)
-            return value < best - self.threshold
-        if self.threshold_mode == "rel":
-            return value > best * (1.0 + self.threshold)
-        return value > best + self.threshold
-
-
 @lamina.hookimpl
 def lamina_register_schedulers():
-    return [
-        StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, SequentialLR, OneCycleLR,
-        ReduceLROnPlateau,
-    ]
+    return [StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, SequentialLR]

@@ -153,9 +153,10 @@ def test_reduce_lr_on_plateau_matches_torch(torch, case):
 
 def test_reachable_as_lamina_optim_lr_scheduler():
     from lamina import optim
-    from lamina.plugins import schedulers
+    from lamina.plugins import cyclical_schedulers, plateau_scheduler, schedulers
 
+    modules = {"OneCycleLR": cyclical_schedulers, "ReduceLROnPlateau": plateau_scheduler}
     for name in ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "SequentialLR",
                  "OneCycleLR", "ReduceLROnPlateau"):
-        assert getattr(optim.lr_scheduler, name) is getattr(schedulers, name)
+        assert getattr(optim.lr_scheduler, name) is getattr(modules.get(name, schedulers), name)
         assert lamina.registry().entry("schedulers", name).provider.distribution == "lamina"
