@@ -6,7 +6,7 @@ formats are plugins found through entry points, loaded on first use (never on `i
 
 from . import callbacks, data, nn, optim
 from .callbacks import Callback
-from .component import component, config_of, field
+from .component import config_of, field
 from .errors import (
     BackendError,
     ConfigError,
@@ -46,7 +46,7 @@ from .trainer import History, Trainer
 __all__ = [
     "BackendError", "Buffer", "Callback", "ConfigError", "FileFormatError", "History", "LaminaError", "NonFiniteLossError",
     "Parameter", "PluginError", "Record", "ShapeError", "StateDictError", "Tensor", "Trainer",
-    "UnknownComponentError", "callbacks", "cat", "component", "config_of", "data", "field", "full",
+    "UnknownComponentError", "callbacks", "cat", "config_of", "data", "field", "full",
     "get_backend", "get_rng_state", "hookimpl", "load", "manual_seed", "nn", "one_hot", "ones",
     "optim", "plugin_manager", "rand", "rand_like", "randn", "register", "registry", "save", "set_backend",
     "set_rng_state", "tensor", "where", "zeros", "zeros_like",

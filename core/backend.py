@@ -3,14 +3,18 @@
 A Tensor holds its backend and an opaque `data` value (a list of rows for pure Python, an ndarray
 for numpy). Every kernel takes and returns that storage; "scalar" arguments are Python numbers.
 Model code only ever calls Tensor methods, so switching backends changes no model code.
+
+Besides the kernels below, a backend may offer an optional fused kernel. Its caller looks it up
+with `getattr(backend, name, None)` and, where there is none, runs the same step as Tensor
+operations (a subclass opts out of its parent's by setting it to None):
+
+- `adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step)`:
+  one Adam step in fewer passes, returning the new (param, exp_avg, exp_avg_sq, max_exp_avg_sq,
+  the last None without amsgrad). It must give exactly the numbers of Adam's Tensor-op update
+  (tests/test_fused_adam.py holds every backend that has it to that).
 """
 
 from __future__ import annotations
-
-
-def provides(backend, kernel: str) -> bool:
-    """Whether `backend` implements an optional kernel (such as `adam_step`) itself."""
-    return getattr(type(backend), kernel, None) is not getattr(Backend, kernel, None)
 
 
 class Backend:
@@ -81,12 +85,6 @@ class Backend:
         """a + (value * t1) / t2."""
         raise NotImplementedError
 
-    def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step):
-        """Optional: one Adam step in PyTorch's operation order, fused into as few passes as the
-        backend can. Returns new (param, exp_avg, exp_avg_sq, max_exp_avg_sq or None). A backend
-        without it leaves this raising; Adam then runs its readable Tensor-op update."""
-        raise NotImplementedError
-
     def unary(self, a, fn_name):
         """Apply one of: neg, exp, log, log1p, tanh, sqrt, abs, sign, erf, sigmoid."""
         raise NotImplementedError
@@ -130,12 +128,4 @@ class Backend:
 
     # --- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
-        raise NotImplementedError
-
-    def linear(self, x, weight, bias):
-        """x @ weight.T + bias, weight stored (out_features, in_features); bias (1, out) or None."""
-        raise NotImplementedError
-
-    def linear_backward(self, grad, x, weight):
-        """The three gradients of `linear`: (d x, d weight, d bias as a (1, out) row)."""
         raise NotImplementedError

@@ -1,4 +1,5 @@
-"""Module: a layer with an explicit forward and backward; Sequential: layers applied in turn.
+"""Module: a layer with an explicit forward and backward; Sequential: layers applied in turn;
+Loss: the last step, whose forward returns a float and whose backward starts the chain.
 
 forward(x) computes the output and caches what backward needs; backward(grad) receives dL/d(output),
 *adds* dL/d(parameter) into each Parameter's `.grad`, and returns dL/d(input).
@@ -206,3 +207,53 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
         return self.layers[index]
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class Loss:
+    reduction = "mean"
+
+    def __repr__(self):
+        return describe(self)
+
+    def __call__(self, prediction, target):
+        """The loss: a float, or a Tensor of per-element losses when reduction is 'none'."""
+        if not isinstance(prediction, Tensor):
+            raise TypeError(
+                f"{type(self).__name__} expects the prediction as a lamina Tensor, "
+                f"got {type(prediction).__name__}"
+            )
+        return self.forward(prediction, target)
+
+    def forward(self, prediction: Tensor, target):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(prediction, target)")
+
+    def backward(self) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+    # --- helpers shared by element-wise losses ----------------------------------------------
+    def check_same_shape(self, prediction, target):
+        if not isinstance(target, Tensor):
+            raise TypeError(
+                f"{type(self).__name__} expects the target as a lamina Tensor, "
+                f"got {type(target).__name__}"
+            )
+        if prediction.shape != target.shape:
+            raise ShapeError(
+                f"{type(self).__name__} got prediction of shape {prediction.shape} and target of "
+                f"shape {target.shape}; they must match"
+            )
+
+    def reduce(self, losses: Tensor):
+        """Apply `reduction` to a tensor of per-element (or per-sample) losses."""
+        if self.reduction == "mean":
+            return losses.mean()
+        if self.reduction == "sum":
+            return losses.sum()
+        return losses
+
+    def reduction_scale(self, count: int) -> float:
+        """d(reduced)/d(each element's loss): 1/count for a mean, 1 otherwise."""
+        return 1.0 / count if self.reduction == "mean" else 1.0

@@ -1,7 +1,8 @@
 """The reference backend: plain Python lists of rows, no numpy, nothing compiled.
 
 Speed comes from keeping the per-element work inside C-level iteration (`map`, `zip`, `sum`,
-comprehensions) and from fusing the linear layer's forward and backward into single kernels.
+comprehensions), and from not redoing work: a transpose remembers the matrix it came from, so that
+`x @ W.T` reads W's rows as its columns instead of transposing twice.
 """
 
 from __future__ import annotations
@@ -70,6 +71,25 @@ def _pick(mask_value, pair):
     return pair[0] if mask_value else pair[1]
 
 
+class _Transposed(list):
+    """The rows of a transpose, remembering the matrix whose rows are its columns."""
+
+    __slots__ = ("source",)
+
+
+def _weighted_sums_of_rows(a, b):
+    """a @ b built row by row: row i is b's rows weighted by a's row i and added up, in the order
+    the dot products of `matmul` add them, so that both give the same numbers."""
+    first, rest = b[0], b[1:]
+    product = []
+    for weights in a:
+        row = [weights[0] * v for v in first]
+        for weight, b_row in zip(weights[1:], rest):
+            row = [s + weight * v for s, v in zip(row, b_row)]
+        product.append(row)
+    return product
+
+
 def _same_shape(x, y):
     return len(x) == len(y) and len(x[0]) == len(y[0])
 
@@ -82,6 +102,9 @@ def _broadcast(op, a, b):
         return [list(map(op, repeat(a, len(row)), row)) for row in b]
     if len(a) == len(b) and len(a[0]) == len(b[0]):
         return [list(map(op, x, y)) for x, y in zip(a, b)]
+    if len(b) == 1 and len(a[0]) == len(b[0]):  # one row against every row (a bias): the usual case
+        row = b[0]
+        return [list(map(op, x, row)) for x in a]
     rows = max(len(a), len(b))
     cols = max(len(a[0]), len(b[0]))
     left = a if len(a) == rows else repeat(a[0], rows)
@@ -219,7 +242,9 @@ class PurePythonBackend(Backend):
         return [[float(fn(v)) for v in row] for row in a]
 
     def transpose(self, a):
-        return [list(col) for col in zip(*a)]
+        rows = _Transposed(map(list, zip(*a)))
+        rows.source = a  # safe to share: kernels never modify their inputs
+        return rows
 
     def sum(self, a, dim):
         if dim is None:
@@ -262,34 +287,17 @@ class PurePythonBackend(Backend):
             row[i] = 1.0
         return rows
 
-    # The dot products below are written out as sum(map(mul, ...)) rather than calling `dot`:
-    # the extra Python call per dot product costs more than the product itself at these sizes.
     def matmul(self, a, b):
-        columns = list(zip(*b))
+        if 8 * len(b) <= len(b[0]):
+            # Few long rows in b (x @ W.T for a layer with one or two inputs): adding up whole
+            # rows takes fewer Python-level steps than that many short dot products.
+            return _weighted_sums_of_rows(a, b)
+        # Entry (i, j) pairs a's row i with b's column j. A transpose's columns are the rows of the
+        # matrix it came from, so x @ W.T reads W's rows instead of transposing W back. The dot
+        # products are written out as sum(map(mul, ...)): a Python call to a `dot` helper for
+        # each would cost more than the product itself at these sizes.
+        columns = b.source if type(b) is _Transposed else list(zip(*b))
         if _sumprod:
             return [[_sumprod(row, col) for col in columns] for row in a]
         return [[sum(map(mul, row, col)) for col in columns] for row in a]
 
-    def linear(self, x, weight, bias):
-        if bias is None:
-            if _sumprod:
-                return [[_sumprod(w, row) for w in weight] for row in x]
-            return [[sum(map(mul, w, row)) for w in weight] for row in x]
-        b = bias[0]
-        if _sumprod:
-            return [[_sumprod(w, row) + bb for w, bb in zip(weight, b)] for row in x]
-        # sum's start value adds the bias without a second pass over the output
-        return [[sum(map(mul, w, row), bb) for w, bb in zip(weight, b)] for row in x]
-
-    def linear_backward(self, grad, x, weight):
-        grad_columns = list(zip(*grad))
-        x_columns = list(zip(*x))
-        weight_columns = list(zip(*weight))
-        if _sumprod:
-            grad_x = [[_sumprod(g, w) for w in weight_columns] for g in grad]
-            grad_weight = [[_sumprod(g, xc) for xc in x_columns] for g in grad_columns]
-        else:
-            grad_x = [[sum(map(mul, g, w)) for w in weight_columns] for g in grad]
-            grad_weight = [[sum(map(mul, g, xc)) for xc in x_columns] for g in grad_columns]
-        grad_bias = [[sum(g) for g in grad_columns]]
-        return grad_x, grad_weight, grad_bias

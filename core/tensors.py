@@ -134,9 +134,10 @@ class Tensor:
         if type(other) is float:  # the common case first: this runs for every operation
             return other
         if isinstance(other, Tensor):
-            if not same_backend(other.backend, self.backend):
-                raise _mixed_backends(op, self.backend, other.backend)
-            _check_broadcast(self.shape, other.shape, op)
+            backend = self.backend
+            if other.backend is not backend and not same_backend(other.backend, backend):
+                raise _mixed_backends(op, backend, other.backend)
+            _check_broadcast(backend.shape(self.data), backend.shape(other.data), op)
             return other.data
         if _is_number(other):
             return float(other)
@@ -186,10 +187,12 @@ class Tensor:
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
             raise TypeError(f"cannot matrix-multiply a Tensor and {type(other).__name__}")
-        if self.shape[1] != other.shape[0]:
+        backend = self.backend
+        if other.backend is not backend:
+            common_backend([self, other], "matrix-multiply")
+        if backend.shape(self.data)[1] != backend.shape(other.data)[0]:
             raise ShapeError(f"cannot matrix-multiply shapes {self.shape} and {other.shape}")
-        common_backend([self, other], "matrix-multiply")
-        return self._wrap(self.backend.matmul(self.data, other.data))
+        return self._wrap(backend.matmul(self.data, other.data))
 
     def _compare(self, other, op):
         return self._wrap(self.backend.compare(self.data, self._operand(other, "compare"), op))

@@ -27,8 +27,7 @@ from .errors import NonFiniteLossError
 from .gradient_descent import Optimizer
 from .interrupts import stop_at_next_step_on_ctrl_c
 from .learning_rate import LRScheduler
-from .loss import Loss
-from .module import Module
+from .module import Loss, Module
 from .rng import get_rng_state, set_rng_state
 from .tensors import Tensor, cat
 

@@ -6,7 +6,6 @@ import lamina
 from lamina.component import at_least, boolean, component, field, in_range, integer, number
 from lamina.errors import ShapeError
 from lamina.nn import Buffer, Module, Parameter
-from lamina.nn import functional as F
 
 
 def check_features(layer, x, expected):
@@ -60,14 +59,17 @@ class Linear(Module):
     def forward(self, x):
         check_features(self, x, self.in_features)
         self.x = x
-        return F.linear(x, self.weight, self.bias)
+        if self.bias is None:
+            return x @ self.weight.T
+        return x @ self.weight.T + self.bias
 
     def backward(self, grad):
-        grad_x, grad_weight, grad_bias = F.linear_backward(grad, self.x, self.weight)
-        self.weight.accumulate_grad(grad_weight)
+        # y = x W^T + b, so dL/dW = grad^T x and dL/dx = grad W; b was added to every row of the
+        # batch, so its gradient sums grad over the rows.
+        self.weight.accumulate_grad(grad.T @ self.x)
         if self.bias is not None:
-            self.bias.accumulate_grad(grad_bias)
-        return grad_x
+            self.bias.accumulate_grad(grad.sum(0))
+        return grad @ self.weight
 
 
 @component

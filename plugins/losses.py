@@ -4,7 +4,7 @@ import lamina
 from lamina.component import component, field, greater_than, in_range, integer, number, one_of
 from lamina.component import Example
 from lamina.errors import ShapeError
-from lamina.loss import REDUCTIONS, Loss
+from lamina.module import REDUCTIONS, Loss
 from lamina.tensors import Tensor
 
 

@@ -8,7 +8,6 @@ single-tensor implementations, so that trajectories agree with PyTorch's to the 
 from attrs.validators import optional
 
 import lamina
-from lamina.backend import provides
 from lamina.component import at_least, boolean, component, field, in_range, number
 from lamina.optim import Optimizer
 from lamina.gradient_descent import weight_decay_field
@@ -76,9 +75,9 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = lamina.zeros_like(param)
         state["step"] += 1
         step = state["step"]
-        fused = group["fused"]
-        if fused or (fused is None and provides(param.backend, "adam_step")):
-            self.fused_update(param, grad, state, group)
+        adam_step = self.fused_kernel(param, group)
+        if adam_step is not None:  # the same numbers as the lines below, in fewer passes
+            self.fused_update(adam_step, param, grad, state, group)
             return
 
         exp_avg = state["exp_avg"] = state["exp_avg"].lerp(grad, 1.0 - beta1)
@@ -94,11 +93,23 @@ class Adam(Optimizer):
         denominator = exp_avg_sq.sqrt() / bias_correction2 ** 0.5 + group["eps"]
         param.sub_(exp_avg * step_size / denominator)
 
-    def fused_update(self, param, grad, state, group):
-        """The same step as `update`, by the backend's single `adam_step` kernel."""
+    def fused_kernel(self, param, group):
+        """The backend's optional `adam_step` kernel if this step should use it, else None."""
+        if group["fused"] is False:
+            return None
+        adam_step = getattr(param.backend, "adam_step", None)
+        if adam_step is None and group["fused"]:
+            raise lamina.BackendError(
+                f"Adam(fused=True): the {param.backend.name} backend has no fused adam_step kernel; "
+                "leave fused unset to use it wherever a backend has one"
+            )
+        return adam_step
+
+    def fused_update(self, adam_step, param, grad, state, group):
+        """The same step as `update`'s Tensor operations, by the backend's `adam_step` kernel."""
         beta1, beta2 = group["betas"]
         largest = state.get("max_exp_avg_sq", lamina.zeros_like(param)) if group["amsgrad"] else None
-        param.data, exp_avg, exp_avg_sq, largest = param.backend.adam_step(
+        param.data, exp_avg, exp_avg_sq, largest = adam_step(
             param.data, grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
             None if largest is None else largest.data,
             lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"], step=state["step"],

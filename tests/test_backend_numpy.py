@@ -32,6 +32,11 @@ class M(list):
     """A matrix argument: handed to each backend as its own storage."""
 
 
+class Transposed(M):
+    """A matrix argument handed to each backend as the transpose of its own storage (so that
+    a product meets a transpose as `x @ W.T` makes it)."""
+
+
 def kernel_cases():
     """(kernel, arguments, tolerance) for every kernel; 0.0 means bit-identical. Binary kernels
     meet full matrices, (1, n) rows, (n, 1) columns and numbers on either side."""
@@ -76,10 +81,13 @@ def kernel_cases():
     cases += [("take_rows", (a, [2, 0, 2]), exact), ("take_rows", (a, range(1, 3)), exact),
               ("take_rows", (a, range(3, 0, -2)), exact), ("concat_rows", ([a, row, b],), exact),
               ("gather_columns", (a, [2, 0, 1, 1]), exact), ("one_hot", ([2, 0, 1], 4), exact)]
-    w, bias = M(matrix(5, 3, rng)), M(matrix(1, 5, rng))
-    grad = M(matrix(4, 5, rng))
-    cases += [("matmul", (a, M(matrix(3, 5, rng))), 1e-12), ("linear", (a, w, bias), 1e-12),
-              ("linear", (a, w, None), 1e-12), ("linear_backward", (grad, a, w), 1e-12)]
+    # Products of every kind a Linear layer makes: by a transpose on either side, and with one or
+    # two long rows on the right (which the pure-Python kernel sums row by row).
+    w, grad = M(matrix(5, 3, rng)), M(matrix(4, 5, rng))
+    cases += [("matmul", (a, M(matrix(3, 5, rng))), 1e-12), ("matmul", (a, Transposed(w)), 1e-12),
+              ("matmul", (Transposed(grad), a), 1e-12), ("matmul", (grad, w), 1e-12),
+              ("matmul", (col, M(matrix(1, 9, rng))), 1e-12),
+              ("matmul", (M(matrix(4, 2, rng)), Transposed(matrix(16, 2, rng))), 1e-12)]
     return cases
 
 
@@ -93,6 +101,8 @@ def adam_cases():
 
 def run_kernel(backend, kernel, args, kwargs=None):
     def storage(value):
+        if isinstance(value, Transposed):
+            return backend.transpose(backend.from_rows([list(r) for r in value]))
         if isinstance(value, M):
             return backend.from_rows([list(r) for r in value])
         if isinstance(value, list) and value and isinstance(value[0], M):
@@ -131,9 +141,31 @@ def test_fused_adam_kernel_is_bit_identical(args, options):
 
 def test_every_kernel_of_the_interface_is_implemented_and_tested():
     kernels = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction)}
-    tested = {case[0] for case in kernel_cases()} | {"adam_step"}
-    assert kernels == tested
+    assert kernels == {case[0] for case in kernel_cases()}
     assert all(getattr(NumpyBackend, k) is not getattr(Backend, k) for k in kernels)
+    assert callable(NumpyBackend.adam_step)  # the optional fused kernel, tested above
+
+
+@pytest.mark.parametrize("in_features, out_features, bias",
+                         [(2, 16, True), (5, 3, True), (12, 1, True), (4, 6, False)])
+def test_linear_gives_the_same_output_and_gradients_on_both_backends(in_features, out_features, bias):
+    """One Linear layer's forward and backward, from the same weights, input and incoming
+    gradient: the backends' matrix products may round differently, by no more than 1e-12."""
+    def run(backend):
+        lamina.set_backend(backend)
+        lamina.manual_seed(4)
+        layer = nn.Linear(in_features, out_features, bias=bias)
+        x, grad = lamina.randn(7, in_features), lamina.randn(7, out_features)
+        out = layer(x)
+        assert nn.functional.linear(x, layer.weight, layer.bias).tolist() == out.tolist()
+        grad_x = layer.backward(grad)
+        return [out, grad_x] + [p.grad for p in layer.parameters()]
+
+    on_numpy, on_python = run("numpy"), run("python")
+    assert {t.backend.name for t in on_numpy} == {"numpy"}
+    assert len(on_numpy) == len(on_python) == 3 + bias
+    for ours, reference in zip(on_numpy, on_python):
+        assert_close(ours, reference, tol=1e-12)
 
 
 def test_kernels_return_2d_float64_arrays():

@@ -1,10 +1,13 @@
 """Adam's fused kernel takes fewer passes but must give exactly the unfused update's numbers, on
-every backend (the `backend` fixture runs each test once per backend)."""
+every backend that has one (the `backend` fixture runs each test once per backend)."""
 
 import pytest
 
 import lamina
 from lamina import nn, optim
+from lamina.pure_python import PurePythonBackend
+
+BACKENDS_CHECKED_HERE = {"python", "numpy"}  # the `backend` fixture's
 
 
 def trajectory(fused, steps=30, resume_with=None, **options):
@@ -29,6 +32,7 @@ def trajectory(fused, steps=30, resume_with=None, **options):
 
 @pytest.mark.parametrize("options", [{}, {"amsgrad": True}, {"weight_decay": 0.1}, {"weight_decay": 0.1, "decoupled_weight_decay": True}])
 def test_fused_and_unfused_adam_are_bit_identical(options, backend):
+    assert callable(getattr(backend, "adam_step", None))  # so that fused=True really fuses
     fused, _ = trajectory(True, **options)
     unfused, _ = trajectory(False, **options)
     assert fused == unfused
@@ -41,3 +45,39 @@ def test_fused_state_continues_bit_identically_in_an_unfused_optimizer(options, 
     assert {s["exp_avg"].backend.name for s in opt.state_dict()["state"].values()} == {backend.name}
     assert trajectory(True, resume_with=False, **options)[0] == uninterrupted
     assert trajectory(False, resume_with=True, **options)[0] == uninterrupted
+
+
+def test_every_backend_with_a_fused_kernel_is_checked_here():
+    registry = lamina.registry()
+    fused = {name for name in registry.names("backends")
+             if getattr(registry.get("backends", name), "adam_step", None) is not None}
+    assert fused <= BACKENDS_CHECKED_HERE
+
+
+class CountingBackend(PurePythonBackend):
+    """Pure Python, counting its fused Adam steps."""
+
+    name = "counting python"
+    steps = 0
+
+    def adam_step(self, *args, **kwargs):
+        self.steps += 1
+        return super().adam_step(*args, **kwargs)
+
+
+class UnfusedBackend(PurePythonBackend):
+    """Pure Python without the optional fused kernel."""
+
+    name = "unfused python"
+    adam_step = None
+
+
+def test_adam_uses_a_fused_kernel_by_default_and_only_where_a_backend_has_one():
+    counting = lamina.set_backend(CountingBackend())
+    by_default, _ = trajectory(None)
+    assert counting.steps == 30 * 4  # every step, for each of the four parameters
+
+    lamina.set_backend(UnfusedBackend())
+    assert trajectory(None)[0] == by_default  # the readable update, with the same numbers
+    with pytest.raises(lamina.BackendError, match="fused=True.*unfused python backend has no"):
+        trajectory(True)

@@ -4,8 +4,7 @@
 exactly as a built-in one is.
 """
 
-from lamina.loss import Loss
-from lamina.module import Module
+from lamina.module import Loss, Module
 from lamina.catalogue import registry
 from lamina.module import Sequential
 from lamina.tensors import Buffer, Parameter

@@ -9,8 +9,7 @@ import attrs
 
 from lamina.callbacks import Callback
 from lamina.component import Example, config_of
-from lamina.loss import Loss
-from lamina.module import Module
+from lamina.module import Loss, Module
 from lamina.gradient_descent import Optimizer
 from lamina.rng import manual_seed
 from lamina.learning_rate import LRScheduler

@@ -5,8 +5,7 @@ on another plugin being installed."""
 from __future__ import annotations
 
 from lamina.component import component, field
-from lamina.loss import Loss
-from lamina.module import Module
+from lamina.module import Loss, Module
 from lamina.gradient_descent import Optimizer
 from lamina.rng import manual_seed
 from lamina.tensors import Parameter, randn
