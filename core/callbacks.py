@@ -33,23 +33,7 @@ A callback that carries state across epochs (a best score, a wait counter) retur
 
 from __future__ import annotations
 
-from .catalogue import registry
-from .component import describe
-
-HOOKS = (
-    "on_fit_start",
-    "on_fit_end",
-    "on_epoch_start",
-    "on_epoch_end",
-    "on_train_batch_start",
-    "on_train_batch_end",
-    "on_before_backward",
-    "on_after_backward",
-    "on_before_optimizer_step",
-    "on_validation_start",
-    "on_validation_end",
-    "on_exception",
-)
+from .component import describe, registry
 
 
 class Callback:
@@ -105,6 +89,10 @@ class Callback:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+
+# Every hook, in the order Callback declares them.
+HOOKS = tuple(name for name in vars(Callback) if name.startswith("on_"))
 
 
 def implemented_hooks(callbacks) -> dict:

@@ -1,4 +1,5 @@
 """Components declare their hyper-parameters once, as attrs fields; the config is read off them.
+The core finds a component by kind and name through `registry()`.
 
     @component
     class Dropout(Module):
@@ -67,6 +68,23 @@ def describe(obj) -> str:
     """`Name(arg=value, ...)` from the config."""
     arguments = ", ".join(f"{k}={v!r}" for k, v in config_of(obj).items())
     return f"{type(obj).__name__}({arguments})"
+
+
+# --- finding components ----------------------------------------------------------------------
+# The registry (lamina.plugin_system.registry) maps (kind, name) to a component. The plugin
+# machinery fills it on first use and plugs itself in here, so the core never imports it.
+_source = None  # set by lamina.plugin_system.manager as it is imported, with `import lamina`
+
+
+def registry():
+    """The process's registry, filled from the installed plugins on first use."""
+    return _source()
+
+
+def fill_from(source) -> None:
+    """Make `source()` the registry that `registry()` returns (lamina.plugin_system calls this)."""
+    global _source
+    _source = source
 
 
 # --- validators -----------------------------------------------------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import numbers
 
+from .creation import cat
 from .errors import ShapeError
 from .rng import generator
-from .tensors import Tensor, cat, get_backend, tensor
+from .tensors import Tensor, get_backend, tensor
 
 
 class TensorDataset:
@@ -41,10 +42,8 @@ def _as_row(value):
 
 def _collate(items):
     """Stack per-item tuples into one tensor per field (items may hold tensors or plain numbers)."""
-    return tuple(
-        cat(values) if isinstance(values[0], Tensor) else tensor([_as_row(v) for v in values])
-        for values in zip(*items)
-    )
+    return tuple(cat(values) if isinstance(values[0], Tensor) else tensor([_as_row(v) for v in values])
+                 for values in zip(*items))
 
 
 class DataLoader:
@@ -87,8 +86,6 @@ def batches_of(loader, role):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             shown = repr(batch)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            raise TypeError(
-                f"the {role} loader yielded {type(batch).__name__} {shown}; expected (inputs, "
-                "targets) pairs, as DataLoader(TensorDataset(x, y)) yields"
-            )
+            raise TypeError(f"the {role} loader yielded {type(batch).__name__} {shown}; expected (inputs, "
+                            "targets) pairs, as DataLoader(TensorDataset(x, y)) yields")
         yield batch

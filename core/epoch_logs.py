@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .catalogue import registry
+from .component import registry
 
 
 def resolve_metric(metric):

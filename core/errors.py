@@ -9,12 +9,14 @@ class ShapeError(LaminaError, ValueError):
     """A tensor arrived with a shape the operation or layer cannot take."""
 
 
-class UnknownComponentError(LaminaError, KeyError, AttributeError):
-    """A name that no installed plugin registered (an AttributeError too, so that
-    `hasattr(lamina.nn, "Name")` and `from lamina.nn import submodule` behave)."""
-
+class _Unquoted:
     def __str__(self):  # KeyError would quote the whole message
         return self.args[0] if self.args else ""
+
+
+class UnknownComponentError(_Unquoted, LaminaError, KeyError, AttributeError):
+    """A name that no installed plugin registered (an AttributeError too, so that
+    `hasattr(lamina.nn, "Name")` and `from lamina.nn import submodule` behave)."""
 
 
 class PluginError(LaminaError):
@@ -30,11 +32,8 @@ class FileFormatError(LaminaError, ValueError):
     foreign, written by a newer lamina, or declaring more than its contents back up."""
 
 
-class StateDictError(LaminaError, KeyError):
+class StateDictError(_Unquoted, LaminaError, KeyError):
     """A state dict that does not fit the module: missing or unexpected keys, wrong shapes."""
-
-    def __str__(self):  # KeyError would quote the whole message
-        return self.args[0] if self.args else ""
 
 
 class ConfigError(LaminaError, ValueError):

@@ -2,11 +2,9 @@
 
 A concrete optimizer declares its hyper-parameters as attrs fields (they become each group's
 defaults) and writes only `update(param, grad, state, group)`. Weight decay is not its business:
-every optimizer accepts `weight_decay=` and `decoupled_weight_decay=`, and the weight-decay plugin
+every optimizer takes `weight_decay=` and `decoupled_weight_decay=` (re-declared with
+`weight_decay_field()` where PyTorch's signature has it positional), and the weight-decay plugin
 applies it (coupled L2 adds wd * param to the gradient; decoupled shrinks the parameter).
-
-An optimizer that mirrors a PyTorch signature where `weight_decay` is positional re-declares it
-with `weight_decay_field()` at that position; one that does not still takes it as a keyword.
 """
 
 from __future__ import annotations
@@ -55,27 +53,18 @@ class Optimizer:
         params = list(group["params"])
         for index, p in enumerate(params):
             if not isinstance(p, Parameter):
-                raise TypeError(
-                    f"{type(self).__name__}: parameter {index} is {type(p).__name__}, expected a "
-                    "lamina Parameter (pass model.parameters())"
-                )
+                raise TypeError(f"{type(self).__name__}: parameter {index} is {type(p).__name__}, expected a "
+                                "lamina Parameter (pass model.parameters())")
         unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
         if unknown:
-            raise ValueError(
-                f"{type(self).__name__}: unknown param-group options {sorted(unknown)}; "
-                f"known: {sorted(self.defaults)}"
-            )
+            raise ValueError(f"{type(self).__name__}: unknown param-group options {sorted(unknown)}; "
+                             f"known: {sorted(self.defaults)}")
         self.param_groups.append({**self.defaults, **group, "params": params})
 
     def zero_grad(self, set_to_none: bool = True):
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None if set_to_none or p.grad is None else p.grad * 0.0
-
-    def set_lr(self, lr: float):
-        """Set every group's learning rate (what LR schedules do, per group)."""
-        for group in self.param_groups:
-            group["lr"] = lr
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; `closure` re-evaluates the loss."""
@@ -96,7 +85,7 @@ class Optimizer:
     def _weight_decay(self, group):
         if not group["weight_decay"]:
             return None
-        from .catalogue import registry
+        from .component import registry
 
         style = "decoupled" if group["decoupled_weight_decay"] else "l2"
         return registry().create("weight_decay", style)
@@ -119,10 +108,8 @@ class Optimizer:
         if len(groups) != len(self.param_groups) or any(
             len(saved["params"]) != len(own["params"]) for saved, own in zip(groups, self.param_groups)
         ):
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: the saved param groups do not match this "
-                "optimizer's (different model or parameter order?)"
-            )
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved param groups do not match this "
+                             "optimizer's (different model or parameter order?)")
         for saved, own in zip(groups, self.param_groups):
             own.update({k: _group_value(v, own.get(k)) for k, v in saved.items() if k != "params"})
         self.state = {}

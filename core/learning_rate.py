@@ -17,9 +17,7 @@ from .gradient_descent import Optimizer
 
 def check_optimizer(scheduler, optimizer):
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(
-            f"{type(scheduler).__name__} expects a lamina Optimizer, got {type(optimizer).__name__}"
-        )
+        raise TypeError(f"{type(scheduler).__name__} expects a lamina Optimizer, got {type(optimizer).__name__}")
 
 
 @component
@@ -32,9 +30,7 @@ class LRScheduler:
 
     optimizer = runtime_argument()
     # Where the schedule stands, not a hyper-parameter: left out of the config.
-    last_epoch: int = field(
-        default=-1, kw_only=True, validator=[integer, at_least(-1)], metadata={"config": False}
-    )
+    last_epoch: int = field(default=-1, kw_only=True, validator=[integer, at_least(-1)], metadata={"config": False})
 
     def __attrs_post_init__(self):
         check_optimizer(self, self.optimizer)
@@ -42,10 +38,8 @@ class LRScheduler:
             if self.last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
             elif "initial_lr" not in group:
-                raise KeyError(
-                    f"{type(self).__name__}(last_epoch={self.last_epoch}): param group {index} has no "
-                    "'initial_lr'; resume from an optimizer state that a scheduler has already run on"
-                )
+                raise KeyError(f"{type(self).__name__}(last_epoch={self.last_epoch}): param group {index} has no "
+                               "'initial_lr'; resume from an optimizer state that a scheduler has already run on")
         self.base_lrs = [group["initial_lr"] for group in self.optimizer.param_groups]
         self._initial_step()
 
@@ -73,12 +67,6 @@ class LRScheduler:
         self._step_count += 1
         self.last_epoch += 1
         self._set_lrs(self.get_lr())
-
-    def _restart_at(self, epoch: int):
-        """Jump to `epoch`, from the closed form where there is one (SequentialLR's milestones)."""
-        self.last_epoch = epoch
-        closed_form = getattr(self, "_get_closed_form_lr", None)
-        self._set_lrs(closed_form() if closed_form is not None else self.get_lr())
 
     def _set_lrs(self, rates):
         for group, lr in zip(self.optimizer.param_groups, rates):

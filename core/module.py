@@ -25,10 +25,8 @@ class Module:
 
     def __call__(self, x):
         if not isinstance(x, Tensor):
-            raise TypeError(
-                f"{type(self).__name__} expects a lamina Tensor, got {type(x).__name__}; "
-                "build one with lamina.tensor(rows)"
-            )
+            raise TypeError(f"{type(self).__name__} expects a lamina Tensor, got {type(x).__name__}; "
+                            "build one with lamina.tensor(rows)")
         return self.forward(x)
 
     # --- what a module holds ----------------------------------------------------------------
@@ -162,9 +160,7 @@ def _as_tensor_of_shape(value, shape, key):
         except (TypeError, ValueError) as error:
             raise ShapeError(f"state dict entry {key!r}: {error}") from None
     if candidate.shape != shape:
-        raise ShapeError(
-            f"{key!r} has shape {candidate.shape} in the state dict, the model expects {shape}"
-        )
+        raise ShapeError(f"{key!r} has shape {candidate.shape} in the state dict, the model expects {shape}")
     return candidate.clone()
 
 
@@ -172,9 +168,7 @@ class Sequential(Module):
     def __init__(self, *layers):
         for index, layer in enumerate(layers):
             if not isinstance(layer, Module):
-                raise TypeError(
-                    f"Sequential argument {index} is {type(layer).__name__}, expected a Module"
-                )
+                raise TypeError(f"Sequential argument {index} is {type(layer).__name__}, expected a Module")
         self.layers = list(layers)
 
     def named_children(self):
@@ -221,10 +215,8 @@ class Loss:
     def __call__(self, prediction, target):
         """The loss: a float, or a Tensor of per-element losses when reduction is 'none'."""
         if not isinstance(prediction, Tensor):
-            raise TypeError(
-                f"{type(self).__name__} expects the prediction as a lamina Tensor, "
-                f"got {type(prediction).__name__}"
-            )
+            raise TypeError(f"{type(self).__name__} expects the prediction as a lamina Tensor, "
+                            f"got {type(prediction).__name__}")
         return self.forward(prediction, target)
 
     def forward(self, prediction: Tensor, target):
@@ -236,15 +228,11 @@ class Loss:
     # --- helpers shared by element-wise losses ----------------------------------------------
     def check_same_shape(self, prediction, target):
         if not isinstance(target, Tensor):
-            raise TypeError(
-                f"{type(self).__name__} expects the target as a lamina Tensor, "
-                f"got {type(target).__name__}"
-            )
+            raise TypeError(f"{type(self).__name__} expects the target as a lamina Tensor, "
+                            f"got {type(target).__name__}")
         if prediction.shape != target.shape:
-            raise ShapeError(
-                f"{type(self).__name__} got prediction of shape {prediction.shape} and target of "
-                f"shape {target.shape}; they must match"
-            )
+            raise ShapeError(f"{type(self).__name__} got prediction of shape {prediction.shape} and target of "
+                             f"shape {target.shape}; they must match")
 
     def reduce(self, losses: Tensor):
         """Apply `reduction` to a tensor of per-element (or per-sample) losses."""

@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import numbers
 
-from .errors import BackendError, ShapeError
+from .component import registry
+from .errors import BackendError, PluginError, ShapeError, UnknownComponentError
 from .pure_python import PurePythonBackend
 from .rng import generator
 
-_backend = PurePythonBackend()
+_REFERENCE = PurePythonBackend()
+_backend = None  # set_backend's choice; until then, found on first use by get_backend
 
 
 def get_backend():
+    """The backend new tensors use: set_backend's choice, else the registered "python" backend
+    (the reference kernels' fast twin, plugins/python_backend.py), else the reference itself."""
+    global _backend
+    if _backend is None:
+        try:
+            _backend = registry().create("backends", "python")
+        except UnknownComponentError:  # its plugin is blocked: the reference serves from now on
+            _backend = _REFERENCE
+        except PluginError:  # asked for while plugins are still loading: the reference, this once
+            return _REFERENCE
     return _backend
 
 
@@ -32,10 +44,8 @@ def resolve_backend(backend):
     """A Backend from itself or from a registered backend's name (the current one if it has it)."""
     if not isinstance(backend, str):
         return backend
-    if backend == _backend.name:
-        return _backend
-    from .catalogue import registry
-
+    if backend == get_backend().name:
+        return get_backend()
     return registry().create("backends", backend)
 
 
@@ -65,13 +75,28 @@ def _is_number(value):
     return type(value) in (float, int) or isinstance(value, numbers.Real)
 
 
+def _unary(name):
+    def function(self):
+        return self._wrap(self.backend.unary(self.data, name))
+
+    function.__name__ = name
+    return function
+
+
+def _comparison(op):
+    def compare(self, other):
+        return self._wrap(self.backend.compare(self.data, self._operand(other, "compare"), op))
+
+    return compare
+
+
 class Tensor:
     __slots__ = ("data", "backend")
 
     def __init__(self, data, backend=None):
         """Wrap backend storage; use `lamina.tensor(rows)` to build one from Python values."""
         self.data = data
-        self.backend = backend if backend is not None else _backend
+        self.backend = backend if backend is not None else get_backend()
 
     # --- what it is -------------------------------------------------------------------------
     @property
@@ -106,10 +131,8 @@ class Tensor:
 
     def __repr__(self):
         rows = self.tolist()
-        if len(rows) > 6:
-            shown = ",\n        ".join(repr(r) for r in rows[:3])
-            return f"tensor([{shown},\n        ...], shape={self.shape})"
-        return "tensor(" + repr(rows) + ")"
+        shown = repr(rows) if len(rows) <= 6 else "[" + ",\n        ".join(map(repr, rows[:3])) + ",\n        ...]"
+        return f"tensor({shown})" if len(rows) <= 6 else f"tensor({shown}, shape={self.shape})"
 
     def __getitem__(self, index):
         """Rows: an int, a slice, or a list of ints (always returns a 2-D tensor)."""
@@ -142,14 +165,6 @@ class Tensor:
         if _is_number(other):
             return float(other)
         raise TypeError(f"cannot {op} a lamina Tensor and {type(other).__name__}")
-
-    def _same_shape(self, others, op):
-        for other in others:
-            if not isinstance(other, Tensor) or other.shape != self.shape:
-                shape = other.shape if isinstance(other, Tensor) else type(other).__name__
-                raise ShapeError(f"{op} needs tensors of shape {self.shape}, got {shape}")
-        common_backend([self, *others], op)
-        return [other.data for other in others]
 
     def _wrap(self, data):
         return Tensor(data, self.backend)
@@ -194,24 +209,10 @@ class Tensor:
             raise ShapeError(f"cannot matrix-multiply shapes {self.shape} and {other.shape}")
         return self._wrap(backend.matmul(self.data, other.data))
 
-    def _compare(self, other, op):
-        return self._wrap(self.backend.compare(self.data, self._operand(other, "compare"), op))
-
-    def __gt__(self, other):
-        return self._compare(other, ">")
-
-    def __ge__(self, other):
-        return self._compare(other, ">=")
-
-    def __lt__(self, other):
-        return self._compare(other, "<")
-
-    def __le__(self, other):
-        return self._compare(other, "<=")
-
-    def eq(self, other):
-        """1.0 where equal (`==` stays identity, so tensors can key dictionaries)."""
-        return self._compare(other, "==")
+    # Comparisons give 1.0 where they hold and 0.0 elsewhere (`==` stays identity, so that
+    # tensors can key dictionaries: `eq` compares values).
+    __gt__, __ge__, __lt__, __le__ = _comparison(">"), _comparison(">="), _comparison("<"), _comparison("<=")
+    eq = _comparison("==")
 
     def maximum(self, other):
         return self._wrap(self.backend.maximum(self.data, self._operand(other, "compare")))
@@ -224,39 +225,10 @@ class Tensor:
             raise ValueError("clamp needs min, max or both")
         return self._wrap(self.backend.clamp(self.data, min, max))
 
-    def _unary(self, name):
-        return self._wrap(self.backend.unary(self.data, name))
-
-    def exp(self):
-        return self._unary("exp")
-
-    def log(self):
-        return self._unary("log")
-
-    def log1p(self):
-        return self._unary("log1p")
-
-    def tanh(self):
-        return self._unary("tanh")
-
-    def sqrt(self):
-        return self._unary("sqrt")
-
-    def abs(self):
-        return self._unary("abs")
-
-    def sign(self):
-        return self._unary("sign")
-
-    def erf(self):
-        return self._unary("erf")
-
-    def sigmoid(self):
-        return self._unary("sigmoid")
-
-    def apply(self, fn):
-        """fn on every element, as a Python call each: general, and slow."""
-        return self._wrap(self.backend.apply(self.data, fn))
+    # Functions applied to every element; the backend has each as one `unary` kernel.
+    exp, log, log1p = _unary("exp"), _unary("log"), _unary("log1p")
+    tanh, sigmoid, erf = _unary("tanh"), _unary("sigmoid"), _unary("erf")
+    sqrt, abs, sign = _unary("sqrt"), _unary("abs"), _unary("sign")
 
     # --- shape and reductions ---------------------------------------------------------------
     @property
@@ -309,10 +281,6 @@ class Tensor:
         powers = (self - self.max(dim)).exp()
         return powers / powers.sum(dim)
 
-    def gather_columns(self, indices):
-        """An (n, 1) column holding row i's value at column indices[i]."""
-        return self._wrap(self.backend.gather_columns(self.data, list(indices)))
-
     # --- in place (optimizers update parameters through these) ------------------------------
     def copy_(self, other):
         """Overwrite with `other`'s values (converted from its backend if it has another one)."""
@@ -338,34 +306,6 @@ class Tensor:
 
     def zero_(self):
         return self.copy_(0.0)
-
-    # --- fused updates (PyTorch's semantics), used by optimizers ----------------------------
-    def lerp(self, end, weight: float):
-        """self + weight * (end - self): a running average moved towards `end`."""
-        (end,) = self._same_shape([end], "lerp")
-        return self._wrap(self.backend.lerp(self.data, end, float(weight)))
-
-    def addcmul(self, tensor1, tensor2, value: float = 1.0):
-        """self + value * tensor1 * tensor2."""
-        t1, t2 = self._same_shape([tensor1, tensor2], "addcmul")
-        return self._wrap(self.backend.addcmul(self.data, t1, t2, float(value)))
-
-    def addcdiv(self, tensor1, tensor2, value: float = 1.0):
-        """self + value * tensor1 / tensor2."""
-        t1, t2 = self._same_shape([tensor1, tensor2], "addcdiv")
-        return self._wrap(self.backend.addcdiv(self.data, t1, t2, float(value)))
-
-    def lerp_(self, end, weight: float):
-        self.data = self.lerp(end, weight).data
-        return self
-
-    def addcmul_(self, tensor1, tensor2, value: float = 1.0):
-        self.data = self.addcmul(tensor1, tensor2, value).data
-        return self
-
-    def addcdiv_(self, tensor1, tensor2, value: float = 1.0):
-        self.data = self.addcdiv(tensor1, tensor2, value).data
-        return self
 
 
 def _check_broadcast(left, right, op):
@@ -407,97 +347,31 @@ def _rows_from(values):
     if hasattr(values, "tolist") and not isinstance(values, Tensor):
         values = values.tolist()  # numpy arrays, torch tensors
     if _is_number(values):
-        raise ShapeError(
-            f"lamina.tensor expects a 2-D nested list (rows of numbers), got the number {values!r}; "
-            "write [[value]]"
-        )
+        raise ShapeError(f"lamina.tensor expects rows of numbers, got the number {values!r}; write [[value]]")
     if not isinstance(values, (list, tuple)) or not values:
-        raise ShapeError(
-            f"lamina.tensor expects a non-empty 2-D nested list, got {type(values).__name__}"
-        )
+        raise ShapeError(f"lamina.tensor expects a non-empty 2-D nested list, got {type(values).__name__}")
     if all(_is_number(v) for v in values):
-        raise ShapeError(
-            f"lamina.tensor expects a 2-D nested list, got a flat list of {len(values)} numbers; "
-            "write [[...]] for one row or [[v] for v in values] for one column"
-        )
-    width = None
-    rows = []
+        raise ShapeError(f"lamina.tensor expects a 2-D nested list, got a flat list of {len(values)} numbers; "
+                         "write [[...]] for one row or [[v] for v in values] for one column")
+    width = len(values[0]) if isinstance(values[0], (list, tuple)) else None
     for r, row in enumerate(values):
-        if not isinstance(row, (list, tuple)):
-            raise ShapeError(f"row {r} of lamina.tensor's input is {type(row).__name__}, expected a list")
-        if width is None:
-            width = len(row)
-        if len(row) != width or width == 0:
-            raise ShapeError(f"row {r} has {len(row)} values but row 0 has {width}: rows must be equal")
+        if not isinstance(row, (list, tuple)) or len(row) != width or not width:
+            got = f"has {len(row)} values" if isinstance(row, (list, tuple)) else f"is a {type(row).__name__}"
+            raise ShapeError(f"row {r} {got} but row 0 has {width}: rows must be equal lists of numbers")
         for c, v in enumerate(row):
             if not _is_number(v):
                 raise TypeError(f"row {r}, column {c} is {v!r} ({type(v).__name__}), expected a number")
-        rows.append([float(v) for v in row])
-    return rows
+    return [[float(v) for v in row] for row in values]
 
 
 def tensor(values):
     """A float64 tensor from a 2-D nested list (or anything with `.tolist()`)."""
     if isinstance(values, Tensor):  # a copy, on the current backend
-        moved = values.to(_backend)
+        moved = values.to(get_backend())
         return moved if moved is not values else values.clone()
-    return Tensor(_backend.from_rows(_rows_from(values)))
-
-
-def full(rows, cols, value):
-    return Tensor(_backend.full(rows, cols, value))
-
-
-def zeros(rows, cols):
-    return full(rows, cols, 0.0)
+    return Tensor(get_backend().from_rows(_rows_from(values)))
 
 
 def zeros_like(other):
     """Zeros of `other`'s shape on `other`'s backend."""
     return Tensor(other.backend.full(*other.shape, 0.0), other.backend)
-
-
-def ones(rows, cols):
-    return full(rows, cols, 1.0)
-
-
-def randn(rows, cols, mean=0.0, std=1.0):
-    """Normal samples from lamina's seeded generator, drawn row by row (the same on any backend)."""
-    gauss = generator().gauss
-    return Tensor(_backend.from_rows([[gauss(mean, std) for _ in range(cols)] for _ in range(rows)]))
-
-
-def rand(rows, cols, low=0.0, high=1.0):
-    uniform = generator().uniform
-    return Tensor(_backend.from_rows([[uniform(low, high) for _ in range(cols)] for _ in range(rows)]))
-
-
-def rand_like(other, low=0.0, high=1.0):
-    """Uniform samples of `other`'s shape on `other`'s backend (the same draws as `rand`)."""
-    return rand(*other.shape, low=low, high=high).to(other.backend)
-
-
-def where(mask, a, b):
-    """Element-wise `a if mask else b`; a and b may be tensors or numbers."""
-    backend = common_backend([t for t in (mask, a, b) if isinstance(t, Tensor)], "where")
-    a_data = a.data if isinstance(a, Tensor) else float(a)
-    b_data = b.data if isinstance(b, Tensor) else float(b)
-    return Tensor(backend.where(mask.data, a_data, b_data), backend)
-
-
-def cat(tensors):
-    """Stack tensors' rows (all must have the same number of columns)."""
-    tensors = list(tensors)
-    widths = {t.shape[1] for t in tensors}
-    if len(widths) != 1:
-        raise ShapeError(f"cat needs tensors with equal column counts, got {sorted(widths)}")
-    backend = common_backend(tensors, "cat")
-    return Tensor(backend.concat_rows([t.data for t in tensors]), backend)
-
-
-def one_hot(indices, num_classes):
-    indices = [int(i) for i in indices]
-    bad = [i for i in indices if not 0 <= i < num_classes]
-    if bad:
-        raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
-    return Tensor(_backend.one_hot(indices, num_classes))

@@ -7,9 +7,10 @@ After each epoch an epoch-interval scheduler steps, validation runs (given a loa
 
 The Trainer keeps its progress in plain attributes (epoch, batches_done, global_step, the generator's
 state when the epoch began, the epoch's running totals), so that a checkpoint (lamina.saving.checkpoints)
-can capture a run and continue it bit-identically, even from the middle of an epoch. Ctrl-C during
-`fit` stops at the next optimizer step: `on_exception` runs (ModelCheckpoint saves there),
-`trainer.interrupted` is set, and `fit` returns the History so far.
+can capture a run and continue it bit-identically, even from the middle of an epoch. Ctrl-C (or a
+callback raising KeyboardInterrupt) ends `fit`: `on_exception` runs, `trainer.interrupted` is set,
+and `fit` returns the History so far; a ModelCheckpoint makes Ctrl-C wait for the next optimizer
+step, so the state it writes is never half-updated.
 """
 
 from __future__ import annotations
@@ -19,17 +20,16 @@ import math
 from attrs.validators import optional
 
 from .callbacks import Callback, History, implemented_hooks
-from .catalogue import registry
-from .component import at_least, component, field, greater_than, integer, number, one_of, runtime_argument
+from .component import at_least, component, field, greater_than, integer, number, one_of, registry, runtime_argument
+from .creation import cat
 from .data import batches_of
 from .epoch_logs import EpochTotals, resolve_metric
 from .errors import NonFiniteLossError
 from .gradient_descent import Optimizer
-from .interrupts import stop_at_next_step_on_ctrl_c
 from .learning_rate import LRScheduler
 from .module import Loss, Module
 from .rng import get_rng_state, set_rng_state
-from .tensors import Tensor, cat
+from .tensors import Tensor
 
 __all__ = ["History", "Trainer"]
 
@@ -99,7 +99,6 @@ class Trainer:
         self.resumed = self.resuming_mid_epoch = self.should_stop = self.interrupted = False
         self.stop_reason = None
         self.num_batches = None  # batches per epoch, when the loader has a len()
-        self._interrupt_requested = False
         self._last_lr = self.optimizer.param_groups[0]["lr"]
         self._window_size = 0  # samples in the current accumulation window
 
@@ -119,26 +118,25 @@ class Trainer:
             callbacks.insert(0, registry().create("callbacks", "ResumeFromCheckpoint", resume_from))
         self._hooks = implemented_hooks(callbacks)
         self.num_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
-        self.should_stop = self.interrupted = self._interrupt_requested = False
+        self.should_stop = self.interrupted = False
         self.stop_reason = None
-        with stop_at_next_step_on_ctrl_c(self):
-            try:
-                self._call("on_fit_start")
-                for epoch in range(self.epoch, self.max_epochs):
-                    self._run_epoch(epoch, train_loader, val_loader)
-                    if self.should_stop:
-                        break
-            except _StopNow:
-                pass
-            except KeyboardInterrupt as error:
-                self.interrupted = True
-                epoch, batches_done = self.resume_point()
-                self.stop_reason = f"interrupted at epoch {epoch}, after {batches_done} batches"
-                self._call("on_exception", error)
-                return self.history
-            except BaseException as error:
-                self._call("on_exception", error)
-                raise
+        try:
+            self._call("on_fit_start")
+            for epoch in range(self.epoch, self.max_epochs):
+                self._run_epoch(epoch, train_loader, val_loader)
+                if self.should_stop:
+                    break
+        except _StopNow:
+            pass
+        except KeyboardInterrupt as error:
+            self.interrupted = True
+            epoch, batches_done = self.resume_point()
+            self.stop_reason = f"interrupted at epoch {epoch}, after {batches_done} batches"
+            self._call("on_exception", error)
+            return self.history
+        except BaseException as error:
+            self._call("on_exception", error)
+            raise
         self._call("on_fit_end")
         return self.history
 
@@ -166,8 +164,6 @@ class Trainer:
                 self.scheduler.step()
         self.epoch_finished = True
         self._call("on_epoch_end", epoch, logs)
-        if self._interrupt_requested:
-            raise KeyboardInterrupt
 
     def _train_epoch(self, loader, epoch):
         self.model.train()
@@ -198,11 +194,9 @@ class Trainer:
                 self._step(pending)
                 pending = 0
             logs = self.totals.add(loss, prediction, y)
+            self.batches_done = batch_index + 1
             for hook in batch_end:
                 hook(self, batch_index, logs)
-            self.batches_done = batch_index + 1
-            if self._interrupt_requested and pending == 0:
-                raise KeyboardInterrupt
         if pending:  # a loader without len(): the last, short window steps here
             self._step(pending)
         return self.totals.means()

@@ -13,8 +13,7 @@ import sys
 
 import lamina
 from lamina.callbacks import Callback, History
-from lamina.component import at_least, boolean, component, field, greater_than, integer, number, one_of
-from lamina.component import Example
+from lamina.component import Example, at_least, boolean, component, field, greater_than, integer, number, one_of
 
 MODES = ("auto", "min", "max")
 

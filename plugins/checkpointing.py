@@ -7,6 +7,8 @@ What a checkpoint holds, and how a run is put back, is in lamina.saving.checkpoi
 from __future__ import annotations
 
 import os
+import signal
+import threading
 
 import lamina
 from lamina.callbacks import Callback
@@ -15,13 +17,39 @@ from lamina.plugins.callbacks import MODES, Monitor
 from lamina.saving.checkpoints import load_checkpoint, save_checkpoint
 
 
+class CtrlCAtTheNextStep:
+    """While installed, Ctrl-C asks for a stop instead of interrupting at once; a second Ctrl-C
+    interrupts at once, as usual. Only where Python's own handler is in place (the main thread,
+    no handler of the program's own)."""
+
+    def __init__(self):
+        self.requested = self.installed = False
+
+    def install(self):
+        self.requested = False
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            signal.signal(signal.SIGINT, self._request)
+            self.installed = True
+
+    def _request(self, signum, frame):
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def remove(self):
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self.installed = False
+
+
 @component
 class ModelCheckpoint(Callback):
     """Write a training checkpoint (lamina.save, atomic) at the end of every `every_n_epochs` epochs.
 
     `path` may name log values, e.g. "ckpt-{epoch}-{val_loss:.4f}.json". With save_best_only, only
-    an epoch whose `monitor` improved is written. On Ctrl-C the state at the stop is written too:
-    to `path` when it is a plain "latest" checkpoint, else to "interrupted<ext>" beside it.
+    an epoch whose `monitor` improved is written. Ctrl-C stops the run at the next optimizer step
+    (never in the middle of one) and the state there is written too: to `path` when it is a plain
+    "latest" checkpoint, else to "interrupted<ext>" beside it.
     `last_path` is the file most recently written, `best_path` the best one.
     """
 
@@ -41,6 +69,26 @@ class ModelCheckpoint(Callback):
         self.best_epoch = None
         self.best_path = None
         self.last_path = None
+        self._ctrl_c = CtrlCAtTheNextStep()
+        self._steps_before_batch = 0
+
+    def on_fit_start(self, trainer):
+        self._ctrl_c.install()
+
+    def on_epoch_start(self, trainer, epoch):
+        if self._ctrl_c.requested:  # asked for during the last epoch's end: stop before this one
+            raise KeyboardInterrupt
+
+    def on_train_batch_start(self, trainer, batch_index):
+        self._steps_before_batch = trainer.global_step
+
+    def on_train_batch_end(self, trainer, batch_index, logs):
+        # Stop only once this batch has stepped (a batch of an accumulation window may not).
+        if self._ctrl_c.requested and trainer.global_step > self._steps_before_batch:
+            raise KeyboardInterrupt
+
+    def on_fit_end(self, trainer):
+        self._ctrl_c.remove()
 
     def on_epoch_end(self, trainer, epoch, logs):
         if (epoch + 1) % self.every_n_epochs:
@@ -59,6 +107,7 @@ class ModelCheckpoint(Callback):
             self.best_path = path
 
     def on_exception(self, trainer, error):
+        self._ctrl_c.remove()
         if isinstance(error, KeyboardInterrupt):
             self.last_path = self.interrupt_path()
             save_checkpoint(trainer, self.last_path)

@@ -1,8 +1,7 @@
 """Losses, with PyTorch's names, arguments and reductions ("mean", "sum", "none")."""
 
 import lamina
-from lamina.component import component, field, greater_than, in_range, integer, number, one_of
-from lamina.component import Example
+from lamina.component import Example, component, field, greater_than, in_range, integer, number, one_of
 from lamina.errors import ShapeError
 from lamina.module import REDUCTIONS, Loss
 from lamina.tensors import Tensor

@@ -102,21 +102,10 @@ class NumpyBackend(Backend):
         # np.where reads a float mask as "non-zero", broadcasts all three and gives float64
         return self.np.where(mask, a, b)
 
-    def lerp(self, a, b, weight):
-        if weight < 0.5:
-            return a + weight * (b - a)
-        return b - (b - a) * (1.0 - weight)
-
-    def addcmul(self, a, t1, t2, value):
-        return a + value * t1 * t2
-
-    def addcdiv(self, a, t1, t2, value):
-        return a + value * t1 / t2
-
     def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step):
         # Every element goes through the operations of the pure-Python kernel in its order, so
         # fused and unfused Adam stay identical here too.
-        exp_avg = self.lerp(exp_avg, grad, 1.0 - beta1)
+        exp_avg = exp_avg + (grad - exp_avg) * (1.0 - beta1)
         exp_avg_sq = exp_avg_sq * beta2 + (1.0 - beta2) * grad * grad
         if max_exp_avg_sq is not None:
             max_exp_avg_sq = self.np.maximum(max_exp_avg_sq, exp_avg_sq)
@@ -142,9 +131,6 @@ class NumpyBackend(Backend):
         if low is None:
             return self.np.minimum(a, high)
         return self.np.minimum(self.np.maximum(a, low), high)
-
-    def apply(self, a, fn):
-        return self.from_rows([[float(fn(v)) for v in row] for row in a.tolist()])
 
     # --- shape and reductions ---------------------------------------------------------------
     def transpose(self, a):
@@ -176,9 +162,6 @@ class NumpyBackend(Backend):
 
     def concat_rows(self, parts):
         return self.np.concatenate(parts, axis=0)
-
-    def gather_columns(self, a, indices):
-        return a[self.np.arange(a.shape[0]), indices].reshape(-1, 1)
 
     def one_hot(self, indices, num_classes):
         rows = self.np.zeros((len(indices), num_classes))

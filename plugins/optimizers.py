@@ -9,8 +9,8 @@ from attrs.validators import optional
 
 import lamina
 from lamina.component import at_least, boolean, component, field, in_range, number
-from lamina.optim import Optimizer
 from lamina.gradient_descent import weight_decay_field
+from lamina.optim import Optimizer
 
 
 def _betas(instance, attribute, value):
@@ -80,7 +80,8 @@ class Adam(Optimizer):
             self.fused_update(adam_step, param, grad, state, group)
             return
 
-        exp_avg = state["exp_avg"] = state["exp_avg"].lerp(grad, 1.0 - beta1)
+        # m <- beta1 m + (1 - beta1) g, computed as PyTorch does: m moved towards g by 1 - beta1.
+        exp_avg = state["exp_avg"] = state["exp_avg"] + (grad - state["exp_avg"]) * (1.0 - beta1)
         exp_avg_sq = state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + grad * (1.0 - beta2) * grad
         if group["amsgrad"]:
             # The denominator never shrinks: use the largest second moment seen so far.
@@ -160,7 +161,7 @@ class RMSprop(Optimizer):
 
         square_avg = state["square_avg"] = state["square_avg"] * alpha + grad * (1.0 - alpha) * grad
         if group["centered"]:
-            grad_avg = state["grad_avg"] = state["grad_avg"].lerp(grad, 1.0 - alpha)
+            grad_avg = state["grad_avg"] = state["grad_avg"] + (grad - state["grad_avg"]) * (1.0 - alpha)
             average = (square_avg - grad_avg * grad_avg).sqrt()
         else:
             average = square_avg.sqrt()

@@ -11,6 +11,7 @@ from bisect import bisect_right
 
 import lamina
 from lamina.component import (
+    Example,
     at_least,
     component,
     field,
@@ -20,9 +21,8 @@ from lamina.component import (
     number,
     runtime_argument,
 )
-from lamina.component import Example
-from lamina.optim.lr_scheduler import LRScheduler
 from lamina.learning_rate import check_optimizer
+from lamina.optim.lr_scheduler import LRScheduler
 
 
 def _fail(scheduler, argument, value, expected):
@@ -209,7 +209,7 @@ class SequentialLR(LRScheduler):
         index = bisect_right(self.milestones, self.last_epoch)
         scheduler = self.schedulers[index]
         if index > 0 and self.milestones[index - 1] == self.last_epoch:
-            scheduler._restart_at(0)
+            _restart(scheduler)
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
@@ -224,6 +224,13 @@ class SequentialLR(LRScheduler):
         for scheduler, saved in zip(self.schedulers, state.pop("schedulers")):
             scheduler.load_state_dict(saved)
         vars(self).update(state)
+
+
+def _restart(scheduler):
+    """Start `scheduler` afresh at epoch 0, from its closed form where it has one."""
+    scheduler.last_epoch = 0
+    closed_form = getattr(scheduler, "_get_closed_form_lr", None)
+    scheduler._set_lrs(closed_form() if closed_form is not None else scheduler.get_lr())
 
 
 def _undo_initial_step(scheduler):

@@ -4,7 +4,6 @@ message when numpy is missing."""
 
 import builtins
 import importlib
-import inspect
 import math
 import random
 import sys
@@ -14,14 +13,15 @@ import pytest
 import lamina
 from conftest import NO_NUMPY, assert_close
 from lamina import nn, optim
-from lamina.backend import Backend
+from lamina.backend import KERNELS
 from lamina.cli.run_config import build_run, default_config, read_config
+from lamina.plugins.python_backend import PythonBackend
 from lamina.pure_python import PurePythonBackend
 
 np = pytest.importorskip("numpy", reason=NO_NUMPY)
 from lamina.plugins.numpy_backend import NumpyBackend  # noqa: E402  (only where numpy is)
 
-PY, NP = PurePythonBackend(), NumpyBackend()
+PY, FAST, NP = PurePythonBackend(), PythonBackend(), NumpyBackend()
 
 
 def matrix(rows, cols, rng, low=-2.0, high=2.0):
@@ -61,15 +61,13 @@ def kernel_cases():
               ("where", (mask, row, col), exact)]
     cases += [("pow", (a, 2), exact), ("pow", (positive, 0.5), 1e-12), ("pow", (positive, -1.5), 1e-12),
               ("pow", (a, 3), 1e-12)]
-    cases += [("lerp", (a, b, 0.1), exact), ("lerp", (a, b, 0.9), exact),
-              ("addcmul", (a, b, positive, -0.3), exact), ("addcdiv", (a, b, positive, 0.7), exact)]
     for fn in ("neg", "abs", "sign", "sqrt"):
         cases.append(("unary", (positive if fn == "sqrt" else M(a + [[0.0, -0.0, 1.0]]), fn), exact))
     for fn in ("exp", "log", "log1p", "tanh", "erf", "sigmoid"):
         source = positive if fn in ("log", "log1p") else M(a + [[40.0, -40.0, 0.0]])
         cases.append(("unary", (source, fn), 1e-12))
     cases += [("clamp", (a, -0.5, 0.5), exact), ("clamp", (a, -0.5, None), exact),
-              ("clamp", (a, None, 0.5), exact), ("apply", (a, lambda v: v * v + 1.0), exact)]
+              ("clamp", (a, None, 0.5), exact)]
     cases += [("transpose", (a,), exact), ("copy", (a,), exact), ("from_rows", (a,), exact),
               ("to_rows", (a,), exact), ("shape", (a,), exact), ("full", (2, 3, -1.25), exact)]
     for reduce in ("sum", "max", "min"):
@@ -80,7 +78,7 @@ def kernel_cases():
               ("argmax", (ties, 0), exact)]
     cases += [("take_rows", (a, [2, 0, 2]), exact), ("take_rows", (a, range(1, 3)), exact),
               ("take_rows", (a, range(3, 0, -2)), exact), ("concat_rows", ([a, row, b],), exact),
-              ("gather_columns", (a, [2, 0, 1, 1]), exact), ("one_hot", ([2, 0, 1], 4), exact)]
+              ("one_hot", ([2, 0, 1], 4), exact)]
     # Products of every kind a Linear layer makes: by a transpose on either side, and with one or
     # two long rows on the right (which the pure-Python kernel sums row by row).
     w, grad = M(matrix(5, 3, rng)), M(matrix(4, 5, rng))
@@ -136,13 +134,13 @@ def test_each_kernel_gives_the_pure_python_result(kernel, args, tolerance):
 
 @pytest.mark.parametrize("args, options", [case[1:] for case in adam_cases()], ids=["adam", "amsgrad"])
 def test_fused_adam_kernel_is_bit_identical(args, options):
-    assert run_kernel(NP, "adam_step", args, options) == run_kernel(PY, "adam_step", args, options)
+    assert run_kernel(NP, "adam_step", args, options) == run_kernel(FAST, "adam_step", args, options)
 
 
 def test_every_kernel_of_the_interface_is_implemented_and_tested():
-    kernels = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction)}
+    kernels = set(KERNELS)
     assert kernels == {case[0] for case in kernel_cases()}
-    assert all(getattr(NumpyBackend, k) is not getattr(Backend, k) for k in kernels)
+    assert all(callable(getattr(NumpyBackend, k)) for k in kernels)
     assert callable(NumpyBackend.adam_step)  # the optional fused kernel, tested above
 
 
@@ -171,7 +169,7 @@ def test_linear_gives_the_same_output_and_gradients_on_both_backends(in_features
 def test_kernels_return_2d_float64_arrays():
     x = NP.from_rows([[1.0, -2.0], [3.0, 4.0]])
     for result in (NP.compare(x, 0.0, ">"), NP.argmax(x, 1), NP.where(x > 0, x, 0.0), NP.sum(x, 0),
-                   NP.one_hot([1, 0], 3), NP.gather_columns(x, [1, 0]), NP.unary(x, "erf")):
+                   NP.one_hot([1, 0], 3), NP.unary(x, "erf")):
         assert result.dtype == np.float64 and result.ndim == 2
     assert type(NP.sum(x, None)) is float and type(NP.max(x, None)) is float
 
@@ -216,7 +214,7 @@ def test_mixing_backends_is_a_one_line_error_naming_both():
     lamina.set_backend("numpy")
     on_numpy = lamina.tensor([[3.0, 4.0]])
     operations = [lambda: on_numpy + on_python, lambda: on_python * on_numpy, lambda: on_numpy @ on_python.T,
-                  lambda: lamina.cat([on_numpy, on_python]), lambda: on_numpy.lerp(on_python, 0.5),
+                  lambda: lamina.cat([on_numpy, on_python]), lambda: on_numpy.maximum(on_python),
                   lambda: lamina.where(on_numpy > 0.0, on_python, 0.0),
                   lambda: nn.Linear(2, 1)(on_python)]
     for operation in operations:

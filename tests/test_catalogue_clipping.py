@@ -3,9 +3,9 @@
 import math
 
 import pytest
-from conftest import assert_close, to_torch
 
 import lamina
+from conftest import assert_close, to_torch
 from lamina.nn.utils import clip_grad_norm_, clip_grad_value_
 
 # Every test here runs once per backend (numpy's run skips where numpy is not installed).

@@ -4,9 +4,9 @@ formulas), sample statistics over a large tensor, orthogonality, and how Linear 
 import math
 
 import pytest
-from conftest import assert_close, to_torch
 
 import lamina
+from conftest import assert_close, to_torch
 from lamina import nn
 from lamina.nn import init
 

@@ -2,9 +2,9 @@
 the course's printed values, and the errors a user can cause."""
 
 import pytest
-from conftest import assert_close, to_torch
 
 import lamina
+from conftest import assert_close, to_torch
 from lamina import nn
 from lamina.testing.gradcheck import check_loss_gradients
 

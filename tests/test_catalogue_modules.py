@@ -3,9 +3,9 @@
 import math
 
 import pytest
-from conftest import assert_close, to_torch
 
 import lamina
+from conftest import assert_close, to_torch
 from lamina import nn
 from lamina.testing.gradcheck import check_module_gradients
 

@@ -6,12 +6,12 @@ import pathlib
 import warnings
 
 import pytest
+from fixtures.distributions import site  # noqa: F401  (a fixture)
 
 import lamina
-from fixtures.distributions import site  # noqa: F401  (a fixture)
 from lamina.cli.app import main
 from lamina.errors import ConfigError
-from lamina.plugin_system.manager import PluginWarning, reset_plugins
+from lamina.plugin_system.manager import PluginWarning, plugin_manager, reset_plugins
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
@@ -21,9 +21,10 @@ def fresh_plugins(monkeypatch):
     """The commands a test registers in-process are forgotten after it."""
     for variable in ("LAMINA_LOAD_PLUGINS", "LAMINA_BLOCK_PLUGINS", "LAMINA_STRICT_PLUGINS"):
         monkeypatch.delenv(variable, raising=False)
+    before = plugin_manager()  # with what other test modules registered in-process when imported
     reset_plugins()
     yield
-    reset_plugins()
+    reset_plugins(before)
 
 
 def configure_greet(parser):

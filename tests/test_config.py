@@ -6,8 +6,8 @@ import pytest
 
 import lamina
 from lamina import nn, optim
-from lamina.component import component, field, number
 from lamina.cli.run_config import build_model, build_run, default_config, read_config
+from lamina.component import component, field, number
 from lamina.data import DataLoader, TensorDataset
 from lamina.errors import ConfigError, UnknownComponentError
 from lamina.optim.lr_scheduler import LRScheduler

@@ -10,12 +10,11 @@ import textwrap
 import pytest
 
 import lamina
-from lamina.testing import conformance
-from lamina.component import component, field
-from lamina.component import Example
+from lamina.component import Example, component, field
 from lamina.nn import Module, Parameter
 from lamina.optim import Optimizer
 from lamina.optim.lr_scheduler import LRScheduler
+from lamina.testing import conformance
 
 
 def run_check(factory, check):

@@ -6,9 +6,9 @@ fed straight to both (the optimizer alone, to a tighter tolerance).
 """
 
 import pytest
-from conftest import assert_close, to_torch
 
 import lamina
+from conftest import assert_close, to_torch
 from lamina import nn, optim
 
 # Every test here runs once per backend (numpy's run skips where numpy is not installed).
@@ -25,7 +25,7 @@ CASES = [
     ("SGD", dict(lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.05)),
     ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.05)),
     ("Adam", dict(lr=0.01)),
-    ("Adam", dict(lr=0.01, betas=(0.3, 0.8), eps=1e-6)),  # beta1 < 0.5: lerp's other branch
+    ("Adam", dict(lr=0.01, betas=(0.3, 0.8), eps=1e-6)),  # beta1 < 0.5: the moving average moves more than halfway
     ("Adam", dict(lr=0.01, amsgrad=True)),
     ("Adam", dict(lr=0.01, weight_decay=0.1)),
     ("Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),

@@ -8,9 +8,9 @@ it follows an LR schedule through its param groups' `lr`.
 import math
 
 import pytest
-from conftest import assert_close, to_torch
 
 import lamina
+from conftest import assert_close, to_torch
 from lamina import optim
 from lamina.component import at_least, component, field, number
 

@@ -2,9 +2,9 @@
 input gradient, parameter gradients and running statistics, from identical weights."""
 
 import pytest
-from conftest import assert_close, to_torch
 
 import lamina
+from conftest import assert_close, to_torch
 from lamina import nn
 
 # Every test here runs once per backend (numpy's run skips where numpy is not installed).

@@ -4,6 +4,7 @@ import json
 import warnings
 
 from fixtures.distributions import site  # noqa: F401  (a fixture)
+
 from lamina.cli import app as cli
 from lamina.plugin_system.manager import PluginWarning
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from fixtures.distributions import CONTRIB, install_metadata
 
 PACKAGES = sorted(p.name for p in CONTRIB.iterdir() if (p / "pyproject.toml").exists())

@@ -6,9 +6,9 @@ import sys
 import warnings
 
 import pytest
+from fixtures.distributions import site  # noqa: F401  (a fixture)
 
 import lamina
-from fixtures.distributions import site  # noqa: F401  (a fixture)
 from lamina.errors import PluginError, UnknownComponentError
 from lamina.plugin_system.manager import PluginWarning, plugin_manager, reset_plugins
 
@@ -25,9 +25,10 @@ def load_quietly():
 
 @pytest.fixture
 def fresh_registry():
+    before = plugin_manager()  # with what other test modules registered in-process when imported
     reset_plugins()
     yield
-    reset_plugins()
+    reset_plugins(before)
 
 
 def test_register_makes_a_class_reachable_by_name(fresh_registry):

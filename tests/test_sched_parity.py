@@ -7,9 +7,9 @@ with `lamina.optim` and once with `torch.optim`.
 import math
 
 import pytest
-from conftest import assert_close
 
 import lamina
+from conftest import assert_close
 
 STEPS = 100
 

@@ -3,10 +3,10 @@
 import sys
 
 import pytest
-from conftest import assert_close, to_torch
 from test_serialization import bits, trained_model
 
 import lamina
+from conftest import assert_close, to_torch
 from lamina import nn
 from lamina.component import config_of
 from lamina.saving.torch_interop import torch_state_dict

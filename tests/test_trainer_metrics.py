@@ -2,9 +2,9 @@
 as a registry kind the Trainer finds by name."""
 
 import pytest
-from conftest import to_torch
 
 import lamina
+from conftest import to_torch
 from lamina import nn, optim
 from lamina.data import DataLoader, TensorDataset
 

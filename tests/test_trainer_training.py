@@ -4,9 +4,9 @@ the mean over the window, schedules stepped per epoch or per step, non-finite lo
 import math
 
 import pytest
-from conftest import assert_close
 
 import lamina
+from conftest import assert_close
 from lamina import nn, optim
 from lamina.data import DataLoader, TensorDataset
 from lamina.optim.lr_scheduler import LRScheduler

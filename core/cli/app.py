@@ -12,14 +12,13 @@ import os
 import sys
 
 import lamina
-
 from lamina.cli import plugin_list
+from lamina.cli.csv_files import read_csv, write_csv
 from lamina.cli.plugin_commands import PluginCommands
 from lamina.cli.run_config import build_model, build_run, default_config, read_config
-from lamina.cli.csv_files import read_csv, write_csv
+from lamina.cli.summary import format_summary, summarize
 from lamina.errors import ConfigError, LaminaError
 from lamina.saving.formats import folder_to_save_into, format_for
-from lamina.cli.summary import format_summary, summarize
 
 
 class EpochPrinter(lamina.Callback):

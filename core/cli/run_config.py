@@ -36,11 +36,12 @@ from importlib import resources
 
 import attrs
 
+from lamina.component import registry
 from lamina.data import DataLoader, TensorDataset
 from lamina.errors import ConfigError, UnknownComponentError
-from lamina.catalogue import KINDS, registry
-from lamina.rng import manual_seed
 from lamina.module import Sequential
+from lamina.plugin_system.kinds import KINDS
+from lamina.rng import manual_seed
 from lamina.tensors import Tensor, set_backend
 from lamina.trainer import Trainer
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from lamina.component import config_of
+from lamina.creation import zeros
 from lamina.errors import LaminaError
-from lamina.rng import generator
 from lamina.module import Sequential
-from lamina.tensors import zeros
+from lamina.rng import generator
 
 INPUT_WIDTH_ARGUMENTS = ("in_features", "num_features")
 

@@ -4,11 +4,10 @@
 exactly as a built-in one is.
 """
 
-from lamina.module import Loss, Module
-from lamina.catalogue import registry
-from lamina.module import Sequential
-from lamina.tensors import Buffer, Parameter
+from lamina.component import registry
+from lamina.module import Loss, Module, Sequential
 from lamina.nn import functional, init, utils
+from lamina.tensors import Buffer, Parameter
 
 __all__ = ["Buffer", "Loss", "Module", "Parameter", "Sequential", "functional", "init", "utils"]
 

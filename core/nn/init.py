@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from lamina.catalogue import registry
+from lamina.component import registry
 
 # Gains that keep the variance of activations steady through a layer followed by each
 # nonlinearity, as torch.nn.init.calculate_gain gives them.

@@ -1,7 +1,7 @@
 """lamina.optim: the Optimizer interface, plus every registered optimizer by name."""
 
+from lamina.component import registry
 from lamina.gradient_descent import Optimizer, WeightDecay
-from lamina.catalogue import registry
 from lamina.optim import lr_scheduler
 
 __all__ = ["Optimizer", "WeightDecay", "lr_scheduler"]

@@ -1,6 +1,6 @@
 """lamina.optim.lr_scheduler: the LRScheduler interface, plus every registered schedule by name."""
 
-from lamina.catalogue import registry
+from lamina.component import registry
 from lamina.learning_rate import LRScheduler
 
 __all__ = ["LRScheduler"]

@@ -1,2 +1,2 @@
 """The plugin machinery: the hook specifications and the manager that finds plugins by entry point,
-loads them through pluggy and fills the registry (lamina.catalogue)."""
+loads them through pluggy and fills the registry (reached through lamina.component.registry)."""

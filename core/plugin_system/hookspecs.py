@@ -1,4 +1,4 @@
-"""The hooks a lamina plugin may implement: one per kind of component, made from lamina.catalogue.KINDS.
+"""The hooks a lamina plugin may implement: one per kind of component, made from lamina.plugin_system.kinds.KINDS.
 
     @lamina.hookimpl
     def lamina_register_modules():
@@ -12,7 +12,7 @@ only to the implementations that ask for them, so old plugins keep working.
 
 import pluggy
 
-from lamina.catalogue import KINDS
+from lamina.plugin_system.kinds import KINDS
 
 hookspec = pluggy.HookspecMarker("lamina")
 hookimpl = pluggy.HookimplMarker("lamina")

@@ -23,11 +23,12 @@ import attrs
 import importlib_metadata
 import pluggy
 
-from lamina import catalogue
+from lamina import component
+from lamina.component import registry
 from lamina.errors import PluginError
 from lamina.plugin_system import hookspecs
 from lamina.plugin_system.hookspecs import hook_name
-from lamina.catalogue import KINDS, registry
+from lamina.plugin_system.kinds import KINDS
 from lamina.plugin_system.registry import Provider, Registry, as_record
 
 ENTRY_POINT_GROUP = "lamina"
@@ -199,15 +200,25 @@ def _iterable(returned, hook):
 
 
 _manager = None
+_loading = False
 
 
 def plugin_manager() -> PluginManager:
     """The process's plugin manager, loaded on first use (never on `import lamina`)."""
-    global _manager
+    global _manager, _loading
     if _manager is None:
-        manager = PluginManager.from_environment()
-        manager.load()
-        _manager = manager
+        if _loading:  # a plugin's import or hook asked for components: it would load them again, forever
+            raise PluginError(
+                "a plugin asked for lamina's registry while the plugins were loading; look components "
+                "up when they are used, not when the plugin is imported or its hook runs"
+            )
+        _loading = True
+        try:
+            manager = PluginManager.from_environment()
+            manager.load()
+            _manager = manager
+        finally:
+            _loading = False
     return _manager
 
 
@@ -241,4 +252,4 @@ def register(kind, name=None, *, override=False, description=""):
 
 # The core's registry() asks this module for the process's registry: the core never imports
 # the machinery that finds plugins, the machinery plugs itself in.
-catalogue.fill_from(lambda: plugin_manager().registry)
+component.fill_from(lambda: plugin_manager().registry)

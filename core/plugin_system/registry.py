@@ -11,8 +11,8 @@ from typing import Callable
 
 import attrs
 
-from lamina.catalogue import KINDS, Record
 from lamina.errors import PluginError, UnknownComponentError
+from lamina.plugin_system.kinds import KINDS, Record
 
 
 @attrs.frozen

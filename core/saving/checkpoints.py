@@ -9,10 +9,10 @@ continues bit-identically.
 
 from __future__ import annotations
 
+from lamina.epoch_logs import EpochTotals
 from lamina.module import Module
 from lamina.rng import get_rng_state, set_rng_state
 from lamina.saving.model_files import architecture_of, load, save
-from lamina.epoch_logs import EpochTotals
 
 CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "callbacks", "trainer", "rng")
 

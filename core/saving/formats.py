@@ -13,8 +13,8 @@ import errno
 import os
 import tempfile
 
+from lamina.component import registry
 from lamina.errors import FileFormatError
-from lamina.catalogue import registry
 
 
 class Format:

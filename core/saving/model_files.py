@@ -25,13 +25,11 @@ import os
 
 import attrs
 
-from lamina.component import config_of
+from lamina.component import config_of, registry
 from lamina.errors import FileFormatError, LaminaError, UnknownComponentError
-from lamina.saving.formats import format_for, write_atomically
-from lamina.module import Module
-from lamina.catalogue import registry
+from lamina.module import Module, Sequential
 from lamina.rng import generator
-from lamina.module import Sequential
+from lamina.saving.formats import format_for, write_atomically
 from lamina.tensors import Tensor, get_backend
 
 FORMAT_MARKER = "lamina"

@@ -7,8 +7,9 @@ mask) is fixed by re-seeding lamina's generator before every forward.
 
 from __future__ import annotations
 
+from lamina.creation import randn
 from lamina.rng import manual_seed
-from lamina.tensors import Tensor, randn
+from lamina.tensors import Tensor
 
 
 def numerical_gradient(objective, target: Tensor, eps: float = 1e-6) -> list:

@@ -34,8 +34,8 @@ from typing import Callable
 
 import attrs
 
+from lamina.component import registry
 from lamina.plugin_system.manager import normalize
-from lamina.catalogue import registry
 from lamina.testing.conformance import callbacks, losses, modules, optimizers, schedulers
 from lamina.testing.conformance.building import FEATURES, ROWS, Example, arguments, examples_of, kind_of
 

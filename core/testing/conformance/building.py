@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
 
 import attrs
 
 from lamina.callbacks import Callback
 from lamina.component import Example, config_of
-from lamina.module import Loss, Module
+from lamina.creation import rand, randn
 from lamina.gradient_descent import Optimizer
-from lamina.rng import manual_seed
 from lamina.learning_rate import LRScheduler
-from lamina.tensors import Tensor, rand, randn
+from lamina.module import Loss, Module
+from lamina.rng import manual_seed
+from lamina.tensors import Tensor
 
 ROWS = 5
 FEATURES = 3

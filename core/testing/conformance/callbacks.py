@@ -6,12 +6,12 @@ import os
 import tempfile
 
 from lamina.callbacks import Callback
+from lamina.creation import randn
 from lamina.data import DataLoader, TensorDataset
 from lamina.rng import manual_seed
-from lamina.tensors import randn
-from lamina.trainer import Trainer
 from lamina.testing.conformance.building import FEATURES, assert_same, build, check_config_round_trip, through_json
 from lamina.testing.conformance.hosts import GradientDescent, HalfSquaredError, Scale
+from lamina.trainer import Trainer
 
 
 def _fit(callback, epochs=3):

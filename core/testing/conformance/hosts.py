@@ -5,10 +5,11 @@ on another plugin being installed."""
 from __future__ import annotations
 
 from lamina.component import component, field
-from lamina.module import Loss, Module
+from lamina.creation import randn
 from lamina.gradient_descent import Optimizer
+from lamina.module import Loss, Module
 from lamina.rng import manual_seed
-from lamina.tensors import Parameter, randn
+from lamina.tensors import Parameter
 from lamina.testing.conformance.building import FEATURES
 
 

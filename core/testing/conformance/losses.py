@@ -6,9 +6,9 @@ import math
 
 import attrs
 
-from lamina.testing.gradcheck import check_loss_gradients
 from lamina.tensors import Tensor
 from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, loss_inputs
+from lamina.testing.gradcheck import check_loss_gradients
 
 
 def _reductions(factory, example):

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from lamina.testing.gradcheck import check_module_gradients
+from lamina.creation import randn
 from lamina.rng import manual_seed
-from lamina.tensors import randn
-from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, module_input, plain, through_json
+from lamina.testing.conformance.building import (
+    assert_same,
+    build,
+    check_config_round_trip,
+    module_input,
+    plain,
+    through_json,
+)
+from lamina.testing.gradcheck import check_module_gradients
 
 
 def _warm_up(module, x):

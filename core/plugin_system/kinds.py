@@ -1,9 +1,6 @@
-"""The catalogue of components: the registry maps (kind, name) to a component, with the provenance
-of each entry (which distribution and version provided it).
+"""The kinds of component, declared once, and the Record a plugin's hook returns for each component.
 
-The kinds are declared here, once: the plugin hooks (`lamina_register_<kind>`) are made from them.
-The registry itself (lamina.plugin_system.registry) is filled lazily, by the plugin machinery, the
-first time anything asks for a component; the core only ever asks `registry()`.
+The plugin hooks (`lamina_register_<kind>`, lamina.plugin_system.hookspecs) are made from KINDS.
 """
 
 from __future__ import annotations
@@ -46,22 +43,3 @@ class Record:
     name: str
     factory: Callable
     description: str = ""
-
-
-_source = None
-
-
-def registry():
-    """The process's registry, filled from the installed plugins on first use.
-
-    The plugin machinery (lamina.plugin_system) fills it: it hands this module its source when
-    it is imported, so that the core never imports the machinery that finds plugins."""
-    if _source is None:
-        raise RuntimeError("lamina's plugin machinery is not loaded: import lamina first")
-    return _source()
-
-
-def fill_from(source) -> None:
-    """Make `source()` the registry that `registry()` returns (lamina.plugin_system calls this)."""
-    global _source
-    _source = source
