@@ -106,6 +106,15 @@ for name in sys.argv[1:]:
 """
 
 
+def test_production_code_never_imports_the_test_kit():
+    offenders = sorted(
+        name for name, path in MODULES.items()
+        if not name.startswith("lamina.testing")
+        and any(target.startswith("lamina.testing") for target in imported_modules(name, path))
+    )
+    assert offenders == []
+
+
 def test_every_module_is_reachable_by_its_dotted_name():
     """`import lamina.x.y` then `lamina.x.y.<attribute>`, in a fresh process: no module is shadowed
     by a function or class of the same name, and each says in a docstring what it is."""

@@ -114,6 +114,28 @@ def test_logged_lr_is_the_rate_of_each_epochs_last_step(interval, exponent):
     assert opt.param_groups[0]["lr"] == 0.1 * 0.5 ** steps_taken
 
 
+class PerStepHalving(Halving):
+    interval = "step"
+
+
+@pytest.mark.parametrize("declared, given, steps_taken", [
+    (Halving, None, 3), (PerStepHalving, None, 9), (PerStepHalving, "epoch", 3), (Halving, "step", 9)])
+def test_a_scheduler_steps_at_the_interval_it_declares_unless_the_trainer_is_told_otherwise(declared, given, steps_taken):
+    x, y = regression_data(12)
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    trainer = lamina.Trainer(model, nn.MSELoss(), opt, scheduler=declared(opt), scheduler_interval=given, max_epochs=3)
+    trainer.fit(DataLoader(TensorDataset(x, y), batch_size=4))
+    assert opt.param_groups[0]["lr"] == 0.1 * 0.5 ** steps_taken
+
+
+def test_one_cycle_declares_steps_and_plateau_declares_a_metric():
+    S = optim.lr_scheduler
+    assert (S.OneCycleLR.interval, S.OneCycleLR.needs_metric) == ("step", False)
+    assert (S.ReduceLROnPlateau.interval, S.ReduceLROnPlateau.needs_metric) == ("epoch", True)
+    assert (S.CosineAnnealingLR.interval, S.CosineAnnealingLR.needs_metric) == ("epoch", False)
+
+
 def nan_run(callbacks):
     x, y = regression_data(12)
     rows = x.tolist()
