@@ -71,10 +71,9 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             decay = self._weight_decay(group)
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                grad = param.grad if decay is None else decay.apply(param, param.grad, group)
+            for param in (p for p in group["params"] if p.grad is not None):
+                grad = -param.grad if group.get("maximize") else param.grad  # negated before decay, as PyTorch
+                grad = grad if decay is None else decay.apply(param, grad, group)
                 self.update(param, grad, self.state.setdefault(param, {}), group)
         return loss
 

@@ -1,7 +1,7 @@
 """Optimizers: SGD, Adam, AdamW and RMSprop, with PyTorch's signatures, defaults and update rules.
 
-Each writes only its update rule; weight decay is applied before `update` by the weight-decay
-plugin, for every optimizer alike. The updates follow the operation order of PyTorch's
+Each writes only its update rule; `maximize=True` (negating the gradient) and weight decay (by the
+weight-decay plugin) are applied before `update`, for every optimizer alike. The updates follow the operation order of PyTorch's
 single-tensor implementations, so that trajectories agree with PyTorch's to the last bits.
 """
 
@@ -29,6 +29,8 @@ class SGD(Optimizer):
     dampening: float = field(default=0.0, validator=[number, in_range(0, 1)])
     weight_decay: float = weight_decay_field()
     nesterov: bool = field(default=False, validator=boolean)
+    # Ascend instead of descend: the step negates the gradient before weight decay, as PyTorch's does.
+    maximize: bool = field(default=False, kw_only=True, validator=boolean)
 
     def __attrs_post_init__(self):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
@@ -63,6 +65,7 @@ class Adam(Optimizer):
     eps: float = field(default=1e-8, validator=[number, at_least(0.0)])
     weight_decay: float = weight_decay_field()
     amsgrad: bool = field(default=False, validator=boolean)
+    maximize: bool = field(default=False, kw_only=True, validator=boolean)
     # None: use the backend's fused `adam_step` kernel where it has one. Fused and unfused give
     # identical numbers; the fused one only makes fewer passes over the data (PyTorch's fused=).
     fused: bool = field(default=None, kw_only=True, validator=optional(boolean))
@@ -149,6 +152,7 @@ class RMSprop(Optimizer):
     weight_decay: float = weight_decay_field()
     momentum: float = field(default=0.0, validator=[number, at_least(0.0)])
     centered: bool = field(default=False, validator=boolean)
+    maximize: bool = field(default=False, kw_only=True, validator=boolean)
 
     def update(self, param, grad, state, group):
         alpha = group["alpha"]

@@ -38,6 +38,15 @@ CASES = [
     ("RMSprop", dict(lr=0.005, momentum=0.9)),
     ("RMSprop", dict(lr=0.005, momentum=0.5, centered=True)),
     ("RMSprop", dict(lr=0.005, weight_decay=0.1, centered=True, momentum=0.9)),
+    # maximize=True negates the gradient before weight decay: coupled decay still pulls towards 0.
+    ("SGD", dict(lr=0.01, momentum=0.9, weight_decay=0.1, maximize=True)),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, maximize=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("Adam", dict(lr=0.01, amsgrad=True, maximize=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.2, maximize=True)),
+    ("RMSprop", dict(lr=0.005, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict(lr=0.005, momentum=0.5, centered=True, maximize=True)),
 ]
 # With alpha this small, a slowly changing gradient makes the centered variance square_avg -
 # grad_avg^2 cancel to almost nothing, so last-bit differences between lamina's backward and

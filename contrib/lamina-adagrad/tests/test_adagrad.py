@@ -78,6 +78,23 @@ def test_trajectory_matches_pytorch(torch, options):
     torch.testing.assert_close(torch.tensor(ours), torch.tensor(theirs), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("options", [
+    {"lr": 0.1, "maximize": True},
+    {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.2, "maximize": True},
+], ids=["maximize", "maximize-weight_decay"])
+def test_maximize_matches_pytorch_over_50_steps(torch, options):
+    ours, theirs = trajectories(torch, options, steps=50)
+    torch.testing.assert_close(torch.tensor(ours), torch.tensor(theirs), rtol=1e-9, atol=1e-12)
+
+
+def test_positional_arguments_bind_in_pytorch_s_order(torch):
+    p = lamina.Parameter(lamina.zeros(1, 1))
+    ours = optim.Adagrad([p], 0.1, 0.01, 0.2, 0.3, 1e-6, None).defaults
+    theirs = torch.optim.Adagrad([torch.zeros(1, requires_grad=True)], 0.1, 0.01, 0.2, 0.3, 1e-6, None).defaults
+    names = ["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "foreach", "maximize"]
+    assert {k: ours[k] for k in names} == {k: theirs[k] for k in names}
+
+
 def test_an_lr_schedule_it_never_wrote_matches_pytorch_s(torch):
     ours, theirs = trajectories(torch, {"lr": 0.2, "weight_decay": 0.1}, schedule=True)
     torch.testing.assert_close(torch.tensor(ours), torch.tensor(theirs), rtol=1e-9, atol=1e-12)
