@@ -16,7 +16,7 @@ from lamina.cli import plugin_list
 from lamina.cli.csv_files import read_csv, write_csv
 from lamina.cli.plugin_commands import PluginCommands
 from lamina.cli.run_config import build_model, build_run, default_config, read_config
-from lamina.cli.summary import format_summary, summarize
+from lamina.cli.summary import format_dot, format_summary, summarize
 from lamina.errors import ConfigError, LaminaError
 from lamina.saving.formats import folder_to_save_into, format_for
 
@@ -186,6 +186,7 @@ def add_summary(commands):
     parser.add_argument(
         "--input-width", type=int, help="the input's feature count, if no layer declares it"
     )
+    parser.add_argument("--dot", action="store_true", help="print the model as Graphviz DOT text (render with dot)")
     parser.set_defaults(run=command_summary)
 
 
@@ -197,7 +198,7 @@ def command_summary(args):
         model = build_model(config["model"], f"{args.source} [model]")
     else:
         model = load_model(args.source)
-    print(format_summary(summarize(model, args.input_width)))
+    print(format_dot(model, args.input_width) if args.dot else format_summary(summarize(model, args.input_width)))
 
 
 SUBCOMMANDS = [add_train, add_evaluate, add_predict, add_summary, plugin_list.add_parser]

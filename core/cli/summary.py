@@ -70,3 +70,19 @@ def format_summary(rows) -> str:
     ]
     total = sum(count for *_, count in rows)
     return "\n".join(lines + [f"Total parameters: {total:,}"])
+
+
+def format_dot(model, width=None, name="model") -> str:
+    """The layers as a Graphviz DOT chain, input to output (`dot -Tpng` draws it)."""
+    width = width if width is not None else input_width(model)
+    rows = summarize(model, width)
+    lines = [f'digraph "{name}" {{', "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];']
+    lines.append(f'  input [shape=ellipse, label="input\\n{"?" if width is None else width} features"];')
+    previous = "input"
+    for index, layer, out, count in rows:
+        label = f"{index}: {layer}\\n{'?' if out is None else out} out, {count:,} parameters"
+        lines.append(f'  layer{index} [label="{label}"];')
+        lines.append(f"  {previous} -> layer{index};")
+        previous = f"layer{index}"
+    lines.append("}")
+    return "\n".join(lines)
