@@ -9,11 +9,11 @@ The hooks of one `fit`, in the order the Trainer calls them:
     for each epoch:
         on_epoch_start(trainer, epoch)
         for each training batch:
-            on_train_batch_start(trainer, batch_index)
+            on_train_batch_start(trainer, batch, batch_index)  # batch: (inputs, targets)
             on_before_backward(trainer, loss)              # the batch's loss, a float
-            on_after_backward(trainer)                     # gradients are in param.grad
+            on_after_backward(trainer, batch, logs)        # gradients in param.grad; logs: the loss
             on_before_optimizer_step(trainer, optimizer)   # only on batches that step
-            on_train_batch_end(trainer, batch_index, logs) # logs: the batch's loss and metrics
+            on_train_batch_end(trainer, outputs, batch, batch_index, logs)  # outputs: model(inputs)
         on_validation_start(trainer)                       # only with a validation loader
         on_validation_end(trainer, logs)                   # logs: val_loss, val_<metric>
         on_epoch_end(trainer, epoch, logs)                 # logs: loss, metrics, val_ values, lr
@@ -54,16 +54,16 @@ class Callback:
     def on_epoch_end(self, trainer, epoch, logs):
         pass
 
-    def on_train_batch_start(self, trainer, batch_index):
+    def on_train_batch_start(self, trainer, batch, batch_index):
         pass
 
-    def on_train_batch_end(self, trainer, batch_index, logs):
+    def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs):
         pass
 
     def on_before_backward(self, trainer, loss):
         pass
 
-    def on_after_backward(self, trainer):
+    def on_after_backward(self, trainer, batch, logs):
         pass
 
     def on_before_optimizer_step(self, trainer, optimizer):

@@ -175,7 +175,7 @@ class Trainer:
         pending = 0  # batches whose gradients wait for the next step
         for batch_index, (x, y) in batches:
             for hook in batch_start:
-                hook(self, batch_index)
+                hook(self, (x, y), batch_index)
             prediction = self.model(x)
             loss = self.loss(prediction, y)
             for hook in before_backward:
@@ -189,14 +189,14 @@ class Trainer:
             else:
                 self.model.backward(self.loss.backward())
             for hook in after_backward:
-                hook(self)
+                hook(self, (x, y), {"loss": loss})
             if not accumulate or pending == self.grad_accumulation or batch_index + 1 == self.num_batches:
                 self._step(pending)
                 pending = 0
             logs = self.totals.add(loss, prediction, y)
             self.batches_done = batch_index + 1
             for hook in batch_end:
-                hook(self, batch_index, logs)
+                hook(self, prediction, (x, y), batch_index, logs)
         if pending:  # a loader without len(): the last, short window steps here
             self._step(pending)
         return self.totals.means()

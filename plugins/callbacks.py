@@ -103,7 +103,7 @@ class ProgressBar(ClosedWhenFitEnds):
             ncols=None if self.width > 0 else 100,
         )
 
-    def on_train_batch_end(self, trainer, batch_index, logs):
+    def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs):
         if self.bar is not None:
             self.bar.set_postfix(_short(logs), refresh=False)
             self.bar.update(1)

@@ -79,10 +79,10 @@ class ModelCheckpoint(Callback):
         if self._ctrl_c.requested:  # asked for during the last epoch's end: stop before this one
             raise KeyboardInterrupt
 
-    def on_train_batch_start(self, trainer, batch_index):
+    def on_train_batch_start(self, trainer, batch, batch_index):
         self._steps_before_batch = trainer.global_step
 
-    def on_train_batch_end(self, trainer, batch_index, logs):
+    def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs):
         # Stop only once this batch has stepped (a batch of an accumulation window may not).
         if self._ctrl_c.requested and trainer.global_step > self._steps_before_batch:
             raise KeyboardInterrupt

@@ -66,8 +66,12 @@ def test_hook_arguments_carry_the_loss_logs_and_optimizer():
     (loss,) = r.arguments["on_before_backward"][0]
     assert isinstance(loss, float) and loss > 0
     assert r.arguments["on_before_optimizer_step"][0] == (trainer.optimizer,)
-    _, batch_logs = r.arguments["on_train_batch_end"][0]
-    assert set(batch_logs) == {"loss", "accuracy"} and batch_logs["loss"] == loss
+    outputs, batch, index, batch_logs = r.arguments["on_train_batch_end"][0]
+    assert set(batch_logs) == {"loss", "accuracy"} and batch_logs["loss"] == loss and index == 0
+    x, y = next(iter(loader))  # the batch itself and the model's outputs on it, as Lightning passes them
+    assert batch[0].tolist() == x.tolist() and batch[1].tolist() == y.tolist() and outputs.shape == (4, 1)
+    assert r.arguments["on_train_batch_start"][0] == (batch, 0)
+    assert r.arguments["on_after_backward"][0] == (batch, {"loss": loss})
     (validation,) = r.arguments["on_validation_end"][0]
     assert set(validation) == {"val_loss", "val_accuracy"}
     _, epoch_logs = r.arguments["on_epoch_end"][-1]
@@ -80,7 +84,7 @@ def test_epoch_loss_is_the_sample_weighted_mean_of_batch_losses():
     r = Recorder()
     trainer, loader = tiny_run([r], max_epochs=1, rows=6, batch_size=4)  # batches of 4 and 2
     history = trainer.fit(loader)
-    losses = [logs["loss"] for _, logs in r.arguments["on_train_batch_end"]]
+    losses = [logs["loss"] for *_, logs in r.arguments["on_train_batch_end"]]
     assert history["loss"] == [(4 * losses[0] + 2 * losses[1]) / 6]
 
 
@@ -96,7 +100,7 @@ def test_with_accumulation_the_optimizer_hook_runs_only_on_stepping_batches():
 
 def test_should_stop_ends_training_after_the_current_epoch():
     class StopInFirstBatch(lamina.Callback):
-        def on_train_batch_end(self, trainer, batch_index, logs):
+        def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs):
             trainer.should_stop = True
 
     r = Recorder()
@@ -110,7 +114,7 @@ def test_should_stop_ends_training_after_the_current_epoch():
 
 def test_an_error_in_a_hook_runs_on_exception_and_propagates_without_on_fit_end():
     class Boom(lamina.Callback):
-        def on_train_batch_end(self, trainer, batch_index, logs):
+        def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs):
             if trainer.epoch == 1:
                 raise RuntimeError("boom")
 

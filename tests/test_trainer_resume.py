@@ -83,7 +83,7 @@ class CtrlCAt(lamina.Callback):
     def __init__(self, epoch, batch):
         self.at = (epoch, batch)
 
-    def on_train_batch_end(self, trainer, batch_index, logs):
+    def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs):
         if (trainer.epoch, batch_index) == self.at:
             os.kill(os.getpid(), signal.SIGINT)
 
