@@ -118,8 +118,8 @@ class Trainer:
             callbacks.insert(0, registry().create("callbacks", "ResumeFromCheckpoint", resume_from))
         self._hooks = implemented_hooks(callbacks)
         self.num_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
-        self.should_stop = self.interrupted = False
-        self.stop_reason = None
+        self.should_stop, self.interrupted, self.stop_reason = False, False, None
+        getattr(self.scheduler, "check_run", lambda trainer: None)(self)  # a schedule may refuse a run it cannot fit
         try:
             self._call("on_fit_start")
             for epoch in range(self.epoch, self.max_epochs):

@@ -6,7 +6,7 @@ import lamina
 from lamina.component import Example, boolean, component, field, greater_than, in_range, number, one_of
 from lamina.learning_rate import check_optimizer
 from lamina.optim.lr_scheduler import LRScheduler
-from lamina.plugins.schedulers import _fail, _number_or_numbers, _one_or_per_group
+from lamina.plugins.schedulers import _fail, _number_or_numbers, _one_or_per_group, steps_in_run
 
 
 def _annealing_cos(start, end, pct):
@@ -78,6 +78,27 @@ class OneCycleLR(LRScheduler):
         if self.epochs is not None and self.steps_per_epoch is not None:
             return positive("epochs", self.epochs) * positive("steps_per_epoch", self.steps_per_epoch)
         raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch")
+
+    def check_run(self, trainer):
+        """Before a Trainer's fit: refuse a run that would step past total_steps (it would fail
+        mid-run), or that steps it once per epoch and would stop partway through the cycle."""
+        interval, steps = steps_in_run(trainer)
+        remaining = self.total_steps - self.last_epoch
+        if steps is None or steps == remaining:
+            return
+        stepped = "once per epoch" if interval == "epoch" else "after every optimizer step"
+        if steps > remaining:
+            raise ValueError(
+                f"Trainer: OneCycleLR(total_steps={self.total_steps}) has {remaining} steps left but this run, "
+                f"stepping it {stepped} for {trainer.max_epochs} epochs, would step it {steps} times; "
+                f"size it for the run (total_steps={steps + self.last_epoch})"
+            )
+        if interval == "epoch":
+            raise ValueError(
+                f"Trainer: OneCycleLR(total_steps={self.total_steps}) is sized in optimizer steps but stepped once "
+                f"per epoch (scheduler_interval='epoch'): {trainer.max_epochs} epochs would stop its cycle at step "
+                f"{steps} of {remaining}; leave scheduler_interval unset to step it every batch"
+            )
 
     def _phases(self):
         """Where each phase ends (a step number) and which group values it anneals between."""

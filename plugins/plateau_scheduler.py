@@ -61,7 +61,15 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = self.current_lrs()
 
     def _reduce_lr(self):
-        for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):  # a param group added since: reduce it too, as PyTorch does
+            if isinstance(self.min_lr, (list, tuple)):
+                raise ValueError(
+                    f"ReduceLROnPlateau(min_lr={self.min_lr!r}): the optimizer now has {len(groups)} param groups, "
+                    f"not {len(self.min_lrs)}; set scheduler.min_lrs to a list of {len(groups)}"
+                )
+            self.min_lrs = [self.min_lr] * len(groups)
+        for group, min_lr in zip(groups, self.min_lrs):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:  # changes smaller than eps are not worth making

@@ -44,6 +44,18 @@ def _one_or_per_group(name, scheduler, value):
     return [value] * count
 
 
+def steps_in_run(trainer):
+    """How a Trainer's coming fit will step its scheduler: ("epoch" or "step", how many times),
+    the count None when the loader has no len(). A schedule sized in steps defines
+    `check_run(trainer)`, which `Trainer.fit` calls before training, to refuse a run it cannot fit."""
+    interval = trainer.stepping_interval
+    if interval == "epoch":
+        return interval, trainer.max_epochs
+    if trainer.num_batches is None:
+        return interval, None
+    return interval, trainer.max_epochs * math.ceil(trainer.num_batches / trainer.grad_accumulation)
+
+
 def _number_or_numbers(instance, attribute, value):
     values = value if isinstance(value, (list, tuple)) else [value]
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in values):

@@ -19,7 +19,11 @@ def through_json(value):
     return json.loads(json.dumps(value, default=lambda tensor: tensor.tolist()))
 
 
-@pytest.mark.parametrize("case", CASES)
+# Schedules holding a Python function run anywhere but cannot be saved (tested below).
+PYTHON_ONLY = [case for case in CASES if case.startswith(("LambdaLR", "MultiplicativeLR")) or "scale-fn" in case]
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case not in PYTHON_ONLY])
 def test_state_dict_round_trip_resumes_identically(case):
     uninterrupted = run(optim, lamina_params(), case, STEPS)
     make_optimizer, make_schedule = CASES[case]
@@ -41,6 +45,17 @@ def test_state_dict_round_trip_resumes_identically(case):
         schedule.step()
         resumed.append(observe(opt, schedule))
     assert resumed == uninterrupted[SAVED_AT:]
+
+
+@pytest.mark.parametrize("case", PYTHON_ONLY)
+def test_a_schedule_holding_a_python_function_refuses_to_save_in_one_line(case):
+    make_optimizer, make_schedule = CASES[case]
+    schedule = make_schedule(S, make_optimizer(optim, lamina_params()))
+    name = type(schedule).__name__
+    with pytest.raises(TypeError, match=rf"^{name}\.state_dict\(\): (lr_lambda|scale_fn) is a Python function, "
+                                        r"which lamina cannot save") as error:
+        schedule.state_dict()
+    assert "\n" not in str(error.value)
 
 
 def test_reduce_lr_on_plateau_round_trip_resumes_identically():

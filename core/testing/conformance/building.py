@@ -53,7 +53,11 @@ def arguments(factory, example: Example, *runtime) -> dict:
 
 def build(factory, example: Example, *runtime, seed: int = 0, **overrides):
     manual_seed(seed)
-    return factory(*runtime, **{**arguments(factory, example, *runtime), **overrides})
+    kwargs = {**arguments(factory, example, *runtime), **overrides}
+    if isinstance(factory, type) and issubclass(factory, LRScheduler):
+        # By name: a schedule's optimizer need not come first (ChainedScheduler's, as PyTorch's, does not).
+        return factory(optimizer=runtime[0], **kwargs)
+    return factory(*runtime, **kwargs)
 
 
 def module_input(example: Example, seed: int = 1) -> Tensor:
