@@ -113,7 +113,7 @@ class Optimizer:
             own.update({k: _group_value(v, own.get(k)) for k, v in saved.items() if k != "params"})
         self.state = {}
         for key, saved in state_dict["state"].items():
-            param = self.params[int(key)]
+            param = dict(enumerate(self.params))[int(key)]  # a KeyError for -1, not the last one
             self.state[param] = {k: _state_value(v, param) for k, v in saved.items()}
 
 

@@ -81,4 +81,4 @@ class LRScheduler:
         return {k: v for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, state: dict):
-        vars(self).update(state)
+        vars(self).update((key, state[key]) for key in self.state_dict())  # only what state_dict declares

@@ -18,6 +18,34 @@ from lamina.component import Example, at_least, boolean, component, field, great
 MODES = ("auto", "min", "max")
 
 
+# What a callback's saved state may hold, key by key: (accepts, what is expected).
+def _is_number(value):
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+OPTIONAL_NUMBER = (lambda v: v is None or _is_number(v), "a number or None")
+COUNT = (lambda v: type(v) is int and v >= 0, "a non-negative integer")
+OPTIONAL_COUNT = (lambda v: v is None or COUNT[0](v), "a non-negative integer or None")
+OPTIONAL_TEXT = (lambda v: v is None or isinstance(v, str), "a string or None")
+OPTIONAL_STATE_DICT = (lambda v: v is None or isinstance(v, dict) and all(isinstance(k, str) for k in v),
+                       "a state dict or None")
+
+
+def restored(callback, state, **expected) -> dict:
+    """The saved values of exactly the keys a callback declares, each checked; a checkpoint may
+    set nothing else (a saved "path" is never read: a run writes where its own command says)."""
+    name = type(callback).__name__
+    if not isinstance(state, dict):
+        raise ValueError(f"{name}'s saved state should be a table, found {type(state).__name__}")
+    values = {}
+    for key, (accepts, what) in expected.items():
+        if key not in state or not accepts(state[key]):
+            found = repr(state[key])[:60] if key in state else "nothing"
+            raise ValueError(f"{name}'s saved state {key!r}: expected {what}, found {found}")
+        values[key] = state[key]
+    return values
+
+
 class Monitor:
     """A logged value to watch, and which direction is better ('auto': 'max' for accuracies)."""
 
@@ -177,8 +205,10 @@ class EarlyStopping(Callback):
         }
 
     def load_state_dict(self, state):
-        for key, value in state.items():
-            setattr(self, key, value)
+        saved = restored(self, state, best=OPTIONAL_NUMBER, best_epoch=OPTIONAL_COUNT, wait=COUNT,
+                         stopped_epoch=OPTIONAL_COUNT, best_weights=OPTIONAL_STATE_DICT)
+        self.best, self.best_epoch, self.wait = saved["best"], saved["best_epoch"], saved["wait"]
+        self.stopped_epoch, self.best_weights = saved["stopped_epoch"], saved["best_weights"]
 
 
 @component

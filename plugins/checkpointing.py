@@ -13,7 +13,7 @@ import threading
 import lamina
 from lamina.callbacks import Callback
 from lamina.component import Example, at_least, boolean, component, field, integer, one_of
-from lamina.plugins.callbacks import MODES, Monitor
+from lamina.plugins.callbacks import MODES, OPTIONAL_COUNT, OPTIONAL_NUMBER, OPTIONAL_TEXT, Monitor, restored
 from lamina.saving.checkpoints import load_checkpoint, save_checkpoint
 
 
@@ -131,8 +131,8 @@ class ModelCheckpoint(Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "best_path": self.best_path}
 
     def load_state_dict(self, state):
-        for key, value in state.items():
-            setattr(self, key, value)
+        saved = restored(self, state, best=OPTIONAL_NUMBER, best_epoch=OPTIONAL_COUNT, best_path=OPTIONAL_TEXT)
+        self.best, self.best_epoch, self.best_path = saved["best"], saved["best_epoch"], saved["best_path"]
 
 
 @component

@@ -12,6 +12,7 @@ from __future__ import annotations
 from lamina.epoch_logs import EpochTotals
 from lamina.module import Module
 from lamina.rng import get_rng_state, set_rng_state
+from lamina.saving.checkpoint_checks import check_checkpoint
 from lamina.saving.model_files import architecture_of, load, save
 
 CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "callbacks", "trainer", "rng")
@@ -45,15 +46,16 @@ def restore_trainer(trainer, state: dict) -> None:
         has = "has no scheduler" if trainer.scheduler is None else "has a scheduler"
         saved = "none" if state["scheduler"] is None else "one"
         raise ValueError(f"cannot resume: this Trainer {has} but the checkpoint saved {saved}")
+    check_checkpoint(trainer, state)  # every value against what it replaces, before any is applied
+    saved_callbacks = state["callbacks"]
+    for key, callback in keyed_callbacks(trainer).items():
+        if key in saved_callbacks:  # each checks its own state as it loads it
+            callback.load_state_dict(saved_callbacks[key])
     model = state["model"]
     trainer.model.load_state_dict(model.state_dict() if isinstance(model, Module) else model)
     trainer.optimizer.load_state_dict(state["optimizer"])
     if trainer.scheduler is not None:
         trainer.scheduler.load_state_dict(state["scheduler"])
-    saved_callbacks = state["callbacks"]
-    for key, callback in keyed_callbacks(trainer).items():
-        if key in saved_callbacks:
-            callback.load_state_dict(saved_callbacks[key])
     progress = state["trainer"]
     trainer.epoch = int(progress["epoch"])
     trainer.batches_done = int(progress["batches_done"])
@@ -93,7 +95,7 @@ def load_checkpoint(trainer, path) -> None:
         raise ValueError(f"{path} holds a {type(state).__name__}, not a training checkpoint")
     try:
         restore_trainer(trainer, state)
-    except (KeyError, ValueError, TypeError) as error:
+    except (LookupError, ValueError, TypeError) as error:
         raise type(error)(f"cannot resume from {path}: {error}") from None
 
 
