@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTRIB = ("lamina-prelu", "lamina-adagrad", "lamina-jsonl")
+CONTRIB = ("lamina-prelu", "lamina-adagrad", "lamina-jsonl", "lamina-tensorboard")
 PLUGIN_ENV = ("LAMINA_LOAD_PLUGINS", "LAMINA_BLOCK_PLUGINS", "LAMINA_STRICT_PLUGINS", "PYTHONPATH")
 
 
@@ -31,7 +31,7 @@ def pip(python, *args):
 
 @pytest.fixture(scope="session")
 def venv(tmp_path_factory):
-    """A fresh virtual environment holding lamina and the three contrib distributions, plus two
+    """A fresh virtual environment holding lamina and the contrib distributions, plus two
     pip --target folders: one with the broken fixture plugins, one with the colliding pair."""
     base = tmp_path_factory.mktemp("install")
     # Build from a clean copy: pip builds a local folder in place, and setuptools' build/ folder
@@ -76,6 +76,7 @@ def test_lamina_plugins_lists_each_contrib_distribution_loaded(venv):
     assert listed["jsonl"]["distribution"] == "lamina-jsonl" and listed["jsonl"]["version"] == "0.4.0"
     assert (listed["jsonl"]["status"], listed["jsonl"]["components"]) == (
         "loaded", {"callbacks": ["JSONLinesLogger"], "commands": ["jsonl"]})
+    assert (listed["tensorboard"]["distribution"], listed["tensorboard"]["status"]) == ("lamina-tensorboard", "loaded")
     assert listed["lamina.layers"]["status"] == "loaded"
     table = run(venv, "plugins").stdout
     assert any(line.split()[:4] == ["prelu", "lamina-prelu", "0.1.0", "loaded"] for line in table.splitlines())
@@ -224,4 +225,5 @@ def test_each_contrib_suite_passes_with_the_installed_conformance_kit(venv):
     for case in ("modules:PReLU[1]:gradients", "optimizers:Adagrad:weight_decay", "callbacks:JSONLinesLogger:fit"):
         assert f"test_conformance[{case}] PASSED" in result.stdout
     assert "test_jsonl_command.py::test_a_row_per_epoch_under_the_keys_in_the_order_first_seen PASSED" in result.stdout
+    assert "test_tensorboard.py::test_scalars_per_epoch_and_weight_and_gradient_histograms_read_back PASSED" in result.stdout
     assert "SKIPPED" in result.stdout and "could not import 'torch'" in result.stdout
