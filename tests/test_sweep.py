@@ -13,7 +13,7 @@ import time
 import pytest
 
 from lamina.cli.run_config import build_run, read_config
-from lamina.cli.sweep import REMOVE, parse_assignment, split_values, with_values
+from lamina.cli.sweep import REMOVE, parse_assignment, show, split_values, with_values
 from lamina.errors import ConfigError, LaminaError
 
 CIRCLE = str(pathlib.Path(__file__).resolve().parent.parent / "examples" / "circle.toml")
@@ -41,6 +41,7 @@ def test_set_values_are_toml_values_split_at_top_level_commas():
     assert path == ("scheduler",) and values == [{"name": "StepLR", "step_size": 3}, REMOVE]
     assert parse_assignment("optimizer.name=Adam,SGD")[1] == ["Adam", "SGD"]
     assert parse_assignment("optimizer.weight_decay=0,0.01")[1] == [0, 0.01]
+    assert show({"name": "StepLR", "step_size": 3}) == "StepLR(step_size=3)" and show(REMOVE) == "none"
     assert with_values({"a": {"b": 1}}, {("a", "b"): REMOVE, ("c", "d"): 2}) == {"a": {}, "c": {"d": 2}}
     with pytest.raises(ConfigError, match="expected SECTION.KEY=V1,V2"):
         parse_assignment("optimizer.lr")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 
 from lamina.errors import ConfigError, LaminaError
 
@@ -74,7 +75,8 @@ def curves(rows: list, metrics, out: str, source: str = "the log"):
                 colour = colours[index % len(colours)]
                 label = name if len(groups) > 1 else ""
                 label = f"{label} {metric}".strip() if metric != panel or len(groups) == 1 else label
-                axis.plot(epochs, mean, style, color=colour, label=label)
+                # a long run name wraps rather than squeezing the axes out of the figure
+                axis.plot(epochs, mean, style, color=colour, label=textwrap.fill(label, 36))
                 if any(len(by_epoch[e]) > 1 for e in epochs):
                     axis.fill_between(epochs, [min(by_epoch[e]) for e in epochs],
                                       [max(by_epoch[e]) for e in epochs], color=colour, alpha=0.2)

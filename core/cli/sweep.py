@@ -92,7 +92,13 @@ def with_values(config: dict, assignments: dict) -> dict:
 
 
 def show(value) -> str:
-    return "none" if value is REMOVE else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    """A value as a run's name shows it: a component's table as Name(key=value, ...)."""
+    if value is REMOVE:
+        return "none"
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        arguments = ", ".join(f"{k}={show(v)}" for k, v in value.items() if k != "name")
+        return f"{value['name']}({arguments})"
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
 def plan(config: dict, sets: list, seeds: int) -> list:
