@@ -18,8 +18,13 @@ from lamina.testing import conformance
 
 
 def run_check(factory, check):
-    [case] = [c for c in conformance.cases(factory) if c.check == check]
+    """Run one check on the component as declared (not on its non-default variants)."""
+    [case] = [c for c in conformance.cases(factory) if c.check == check and c.name == factory.__name__]
     case()
+
+
+def declared_checks(factory):
+    return [c.check for c in conformance.cases(factory) if c.name == factory.__name__]
 
 
 @component
@@ -42,8 +47,8 @@ class Scale(Module):
 
 def test_a_correct_module_passes_every_check_built_from_its_int_sizes():
     conformance.check_component(Scale)
-    assert [c.check for c in conformance.cases(Scale)] == [
-        "gradients", "train_eval", "state_dict", "config", "determinism"]
+    assert declared_checks(Scale) == ["gradients", "accumulates", "wide_inputs", "pytorch_defaults",
+                                      "train_eval", "state_dict", "config", "determinism"]
     assert conformance.arguments(Scale, Example()) == {"num_features": conformance.FEATURES}
 
 
@@ -115,7 +120,8 @@ def test_a_required_argument_that_is_not_a_size_asks_for_an_example():
         conformance.cases(Named)[0]()
 
     Named.conformance_examples = [Example(kwargs={"label": "a"}, skip={"determinism": "for the test"})]
-    assert [c.check for c in conformance.cases(Named)] == ["gradients", "train_eval", "state_dict", "config"]
+    assert declared_checks(Named) == ["gradients", "accumulates", "wide_inputs", "pytorch_defaults",
+                                      "train_eval", "state_dict", "config"]
     conformance.check_component(Named)
 
 
@@ -277,7 +283,10 @@ def test_the_pytest_plugin_makes_one_test_per_check_and_reports_failures(tmp_pat
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", "test_kit.py"],
                             cwd=tmp_path, capture_output=True, text=True)
     assert "FAILED test_kit.py::test_doubler[modules:Doubler:gradients]" in result.stdout
-    assert "1 failed, 10 passed" in result.stdout  # 5 module checks, 6 optimizer checks
+    assert "FAILED test_kit.py::test_doubler[modules:Doubler:wide_inputs]" in result.stdout
+    # Doubler's other six module checks pass, and every SGD check, its non-default variants included
+    sgd_checks = len(conformance.registered_cases(distribution="lamina", kinds=["optimizers"], names=["SGD"]))
+    assert f"2 failed, {6 + sgd_checks} passed" in result.stdout
 
 
 def test_the_pytest_plugin_says_when_a_marker_selects_nothing_or_is_missing(tmp_path):

@@ -26,6 +26,14 @@ seeding, for a module returning x, for a loss (prediction, target); `skip={"chec
 leaves a check out. A schedule whose step() takes a metric (ReduceLROnPlateau) is given a loss
 that improves for three epochs and then stops improving.
 Callbacks run inside a fresh temporary working directory, so one that writes files writes there.
+
+Beyond round trips, the kit looks where bugs hide: a module's backward must add into `.grad`
+(`accumulates`) and be right for inputs up to |x| = 10 (`wide_inputs`); an optimizer resumed
+mid-run must go on exactly, through gradients that flip sign and change scale
+(`changing_gradients`); a callback resumed from a checkpoint must end as an uninterrupted run
+does (`resume`); a component PyTorch also has must default as PyTorch 2.13 does
+(`pytorch_defaults`, from an explicit table). And every check runs again with each
+hyper-parameter at a non-default value its validators admit (`Name[argument=value]`).
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from lamina.component import registry
 from lamina.plugin_system.manager import normalize
 from lamina.testing.conformance import callbacks, losses, modules, optimizers, schedulers
 from lamina.testing.conformance.building import FEATURES, ROWS, Example, arguments, examples_of, kind_of
+from lamina.testing.conformance.non_defaults import variants
 
 __all__ = ["CHECKS", "Case", "Example", "FEATURES", "ROWS", "arguments", "cases", "check", "check_component",
            "registered_cases"]
@@ -70,7 +79,9 @@ class Case:
 
 
 def cases(factory, kind: str | None = None, name: str | None = None) -> list:
-    """Every check that applies to `factory`, for each of its examples."""
+    """Every check that applies to `factory`, for each of its examples, and again (but for the
+    defaults check) with each hyper-parameter at a non-default value its validators admit,
+    built on the first example: `Name[argument=value]`."""
     kind = kind or kind_of(factory)
     name = name or factory.__name__
     found = []
@@ -80,6 +91,10 @@ def cases(factory, kind: str | None = None, name: str | None = None) -> list:
         found.extend(
             Case(kind, label, check, factory, example) for check in CHECKS[kind] if check not in example.skip
         )
+    for argument, value, example in variants(factory, kind, examples[0]):
+        label = f"{name}[{argument}={value!r}]"
+        found.extend(Case(kind, label, check, factory, example) for check in CHECKS[kind]
+                     if check not in example.skip and check != "pytorch_defaults")
     return found
 
 

@@ -9,20 +9,38 @@ from lamina.callbacks import Callback
 from lamina.creation import randn
 from lamina.data import DataLoader, TensorDataset
 from lamina.rng import manual_seed
+from lamina.saving.checkpoints import save_checkpoint
 from lamina.testing.conformance.building import FEATURES, assert_same, build, check_config_round_trip, through_json
 from lamina.testing.conformance.hosts import GradientDescent, HalfSquaredError, Scale
 from lamina.trainer import Trainer
 
 
-def _fit(callback, epochs=3):
+class _Interrupt(Callback):
+    """Ctrl-C at the end of an epoch, after every other callback has seen that epoch end."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _trainer(callback, epochs, *others):
+    """A small run with `callback`: the trainer and its (training, validation) loaders."""
     manual_seed(9)
     model = Scale()
     x, y = randn(12, FEATURES), randn(12, FEATURES)
     loaders = [DataLoader(TensorDataset(x, y), batch_size=4, shuffle=True), DataLoader(TensorDataset(x, y), batch_size=6)]
-    trainer = Trainer(model, HalfSquaredError(), GradientDescent(model.parameters()), callbacks=[callback],
+    trainer = Trainer(model, HalfSquaredError(), GradientDescent(model.parameters()), callbacks=[callback, *others],
                       max_epochs=epochs)
+    return trainer, loaders
+
+
+def _fit(callback, epochs=3):
+    trainer, loaders = _trainer(callback, epochs)
     history = trainer.fit(*loaders)
-    return history.history, model.state_dict()
+    return history.history, trainer.model.state_dict()
 
 
 def _in_temporary_directory(check):
@@ -70,11 +88,30 @@ def callback_determinism(factory, example):
     assert_same(run(), run(), f"two identical fits with {factory.__name__}")
 
 
+def callback_resume(factory, example):
+    """A 4-epoch run interrupted after epoch 2 and resumed from its checkpoint leaves the callback
+    as an uninterrupted run does: nothing it counts starts over on resume (its on_fit_start included)."""
+    if "fit" in example.skip:  # a callback that cannot run in a plain fit cannot be resumed in one
+        return
+    straight = build(factory, example)
+    _fit(straight, epochs=4)
+    first = build(factory, example)
+    trainer, loaders = _trainer(first, 4, _Interrupt(1))
+    trainer.fit(*loaders)
+    save_checkpoint(trainer, "conformance-resume.json")
+    resumed = build(factory, example)
+    trainer, loaders = _trainer(resumed, 4)
+    trainer.fit(*loaders, resume_from="conformance-resume.json")
+    assert_same(through_json(resumed.state_dict(), "the resumed state"), through_json(straight.state_dict(), "the state"),
+                f"{factory.__name__}'s state after a run resumed at epoch 2 and after an uninterrupted run")
+
+
 CHECKS = {
     name: _in_temporary_directory(check)
     for name, check in {
         "fit": callback_fit,
         "state_dict": callback_state_dict,
+        "resume": callback_resume,
         "config": callback_config,
         "determinism": callback_determinism,
     }.items()

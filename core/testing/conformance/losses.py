@@ -8,6 +8,7 @@ import attrs
 
 from lamina.tensors import Tensor
 from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, loss_inputs
+from lamina.testing.conformance.pytorch_defaults import defaults_match_pytorch
 from lamina.testing.gradcheck import check_loss_gradients
 
 
@@ -54,8 +55,13 @@ def loss_determinism(factory, example):
         assert math.isfinite(first[0]), f"{factory.__name__} gave {first[0]} on ordinary inputs"
 
 
+def loss_pytorch_defaults(factory, example):
+    defaults_match_pytorch("losses", factory.__name__, factory)
+
+
 CHECKS = {
     "gradients": loss_gradients,
+    "pytorch_defaults": loss_pytorch_defaults,
     "reductions": loss_reductions,
     "config": loss_config,
     "determinism": loss_determinism,

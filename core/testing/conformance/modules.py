@@ -12,7 +12,10 @@ from lamina.testing.conformance.building import (
     plain,
     through_json,
 )
+from lamina.testing.conformance.pytorch_defaults import defaults_match_pytorch
 from lamina.testing.gradcheck import check_module_gradients
+
+WIDEST = 10.0  # |x| up to this: where tails, saturation and approximations show
 
 
 def _warm_up(module, x):
@@ -84,8 +87,60 @@ def module_determinism(factory, example):
     assert_same(run(), run(), f"{factory.__name__}'s outputs, gradients and state under one seed")
 
 
+def module_accumulates(factory, example):
+    """backward adds into each .grad (gradient accumulation relies on it, as in PyTorch): two
+    backwards of the same forward leave twice one backward's gradient."""
+    x = module_input(example)
+    module = build(factory, example)
+    module.train()
+    manual_seed(3)
+    projection = randn(*module(x).shape)
+    grads = []
+    for _ in range(2):
+        manual_seed(4)
+        module(x)
+        module.backward(projection)
+        grads.append({name: plain(p.grad) for name, p in module.named_parameters() if p.grad is not None})
+    for name, once in grads[0].items():
+        twice = grads[1][name]
+        assert twice == _times_two(once), (
+            f"{factory.__name__}.backward must add into {name}.grad, not replace it: after two backwards "
+            f"it holds {twice}, not twice {once}"
+        )
+
+
+def _times_two(value):
+    return [_times_two(v) for v in value] if isinstance(value, list) else value * 2.0
+
+
+def module_wide_inputs(factory, example):
+    """Forward finite and gradients right for inputs spread over |x| up to 10, not only randn's."""
+    x = module_input(example)
+    largest = max(abs(v) for v in _flat(plain(x))) or 1.0
+    wide = x * (WIDEST / largest)
+    for training in (True, False):
+        module = build(factory, example)
+        _warm_up(module, wide)
+        module.train(training)
+        out = _flat(plain(module(wide)))
+        assert all(v == v and abs(v) != float("inf") for v in out), (
+            f"{factory.__name__} gave non-finite outputs for inputs up to |x| = {WIDEST}")
+        check_module_gradients(module, wide)
+
+
+def _flat(value):
+    return [w for v in value for w in _flat(v)] if isinstance(value, list) else [value]
+
+
+def module_pytorch_defaults(factory, example):
+    defaults_match_pytorch("modules", factory.__name__, factory)
+
+
 CHECKS = {
     "gradients": module_gradients,
+    "accumulates": module_accumulates,
+    "wide_inputs": module_wide_inputs,
+    "pytorch_defaults": module_pytorch_defaults,
     "train_eval": module_train_eval,
     "state_dict": module_state_dict,
     "config": module_config,

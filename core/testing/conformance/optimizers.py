@@ -5,6 +5,11 @@ from __future__ import annotations
 from lamina.tensors import Parameter
 from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, plain, through_json
 from lamina.testing.conformance.hosts import problem
+from lamina.testing.conformance.pytorch_defaults import defaults_match_pytorch
+
+# Each step's gradient is (p - t) times the next of these: it flips sign and changes scale, so a
+# running value kept outside `state` (a last sign, a scale) shows once the run is resumed.
+SCALES = [1.0, -2.0, 0.5, -0.25, 4.0, -1.0, 0.1, -8.0, 2.0, -0.5]
 
 
 def _objective(params, targets):
@@ -23,9 +28,13 @@ def _steps(optimizer, params, targets, count, gradient=None):
 def optimizer_descends(factory, example):
     params, targets = problem()
     start = _objective(params, targets)
-    _steps(build(factory, example, params), params, targets, 30)
+    optimizer = build(factory, example, params)
+    _steps(optimizer, params, targets, 30)
     end = _objective(params, targets)
-    assert end < start, f"{factory.__name__} did not decrease a convex quadratic in 30 steps ({start} -> {end})"
+    if any(group.get("maximize") for group in optimizer.param_groups):  # PyTorch's maximize=True ascends
+        assert end > start, f"{factory.__name__}(maximize=True) did not increase a quadratic in 30 steps ({start} -> {end})"
+    else:
+        assert end < start, f"{factory.__name__} did not decrease a convex quadratic in 30 steps ({start} -> {end})"
 
 
 def optimizer_reads_lr_from_param_groups(factory, example):
@@ -63,7 +72,10 @@ def optimizer_weight_decay(factory, example):
         params, targets = problem()
         _steps(build(factory, example, params, **coupled), params, targets, 5)
         by_hand, _ = problem()
-        _steps(build(factory, example, by_hand, **none), by_hand, targets, 5, lambda p, t: (p - t) + p * wd)
+        plain_optimizer = build(factory, example, by_hand, **none)
+        # Maximizing negates the gradient but not the decay: -(g') = -g + wd * p gives g' = g - wd * p.
+        sign = -1.0 if plain_optimizer.param_groups[0].get("maximize") else 1.0
+        _steps(plain_optimizer, by_hand, targets, 5, lambda p, t: (p - t) + p * (sign * wd))
         assert_same(params, by_hand, f"{name}(weight_decay={wd}) and {name} given grad + {wd} * param")
         checked += 1
     if _accepts(factory, example, **decoupled) and _accepts(factory, example, **none):
@@ -108,8 +120,39 @@ def optimizer_determinism(factory, example):
     assert_same(run(), run(), f"{factory.__name__}'s parameters after two identical runs")
 
 
+def _changing_steps(optimizer, params, targets, first, count):
+    for k in range(first, first + count):
+        optimizer.zero_grad()
+        for p, t in zip(params, targets):
+            p.accumulate_grad((p - t) * SCALES[k % len(SCALES)])
+        optimizer.step()
+
+
+def optimizer_changing_gradients(factory, example):
+    """Resumed from a state dict mid-run, through gradients that flip sign and change scale, the
+    optimizer goes on exactly as the uninterrupted one: everything it remembers is in `state`."""
+    name = factory.__name__
+    params, targets = problem()
+    optimizer = build(factory, example, params)
+    _changing_steps(optimizer, params, targets, 0, 4)
+    copies = [Parameter(p.clone()) for p in params]
+    resumed = build(factory, example, copies)
+    resumed.load_state_dict(through_json(optimizer.state_dict(), f"{name}.state_dict()"))
+    _changing_steps(optimizer, params, targets, 4, 6)
+    _changing_steps(resumed, copies, targets, 4, 6)
+    values = [v for p in params for row in plain(p) for v in (row if isinstance(row, list) else [row])]
+    assert all(v == v and abs(v) != float("inf") for v in values), f"{name} diverged on gradients changing sign"
+    assert_same(copies, params, f"{name}'s parameters, run on and resumed, with gradients changing sign and scale,")
+
+
+def optimizer_pytorch_defaults(factory, example):
+    defaults_match_pytorch("optimizers", factory.__name__, factory)
+
+
 CHECKS = {
     "descends": optimizer_descends,
+    "changing_gradients": optimizer_changing_gradients,
+    "pytorch_defaults": optimizer_pytorch_defaults,
     "reads_lr_from_param_groups": optimizer_reads_lr_from_param_groups,
     "weight_decay": optimizer_weight_decay,
     "state_dict": optimizer_state_dict,

@@ -8,6 +8,7 @@ import math
 
 from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, through_json
 from lamina.testing.conformance.hosts import host_optimizer
+from lamina.testing.conformance.pytorch_defaults import defaults_match_pytorch
 
 
 def _takes_a_metric(scheduler) -> bool:
@@ -65,8 +66,13 @@ def scheduler_determinism(factory, example):
     assert_same(run(), run(), f"{factory.__name__}'s rates in two identical runs")
 
 
+def scheduler_pytorch_defaults(factory, example):
+    defaults_match_pytorch("schedulers", factory.__name__, factory)
+
+
 CHECKS = {
     "rates": scheduler_rates,
+    "pytorch_defaults": scheduler_pytorch_defaults,
     "state_dict": scheduler_state_dict,
     "config": scheduler_config,
     "determinism": scheduler_determinism,
