@@ -14,11 +14,12 @@ import sys
 import lamina
 from lamina.cli import plugin_list
 from lamina.cli.csv_files import read_csv, write_csv
+from lamina.cli.messages import USER_ERRORS, one_line
 from lamina.cli.plugin_commands import PluginCommands
 from lamina.cli.run_config import build_model, build_run, default_config, read_config
 from lamina.cli.summary import format_dot, format_summary, summarize
-from lamina.errors import ConfigError, LaminaError
-from lamina.saving.formats import folder_to_save_into, format_for
+from lamina.errors import ConfigError
+from lamina.saving.formats import check_writable
 
 
 class EpochPrinter(lamina.Callback):
@@ -74,9 +75,9 @@ def command_train(args):
         config, source = default_config(), "circle.toml (built in)"
     else:
         config, source = read_config(args.config), args.config
-    if args.out:  # find out now, not after training, that the model could not be saved there
-        format_for(args.out)
-        folder_to_save_into(args.out)
+    for output in (args.out, args.checkpoint):  # find out now, not after training, that it cannot be saved
+        if output:
+            check_writable(output)
     run = build_run(config, epochs=args.epochs, seed=args.seed, backend=args.backend, source=source)
     # A live bar where someone is watching; a line every few epochs where output goes to a log.
     on_terminal = sys.stderr.isatty()
@@ -87,7 +88,7 @@ def command_train(args):
     if run.trainer.interrupted:
         kept = f"the state is saved in {args.checkpoint}; continue with --resume {args.checkpoint}"
         print(
-            f"lamina train: {run.trainer.stop_reason}; "
+            f"lamina train: {one_line(run.trainer.stop_reason)}; "
             + (kept if args.checkpoint else "nothing was saved (use --checkpoint PATH to keep the state)"),
             file=sys.stderr,
         )
@@ -158,8 +159,11 @@ def add_predict(commands):
         "predict", help="a saved model's outputs for the rows of a CSV file, as CSV"
     )
     parser.add_argument("model", help="a model file")
+    parser.add_argument("input", help="a CSV file of inputs, one row per sample")
     parser.add_argument(
-        "input", help="a CSV file of inputs, one row per sample (a header line is skipped)"
+        "--header", action=argparse.BooleanOptionalAction, default=None,
+        help="the first line is column names (--header) or data (--no-header); by default it is "
+        "skipped only if none of its cells is a number",
     )
     parser.add_argument("--out", help="write the CSV here instead of to standard output")
     parser.set_defaults(run=command_predict)
@@ -168,7 +172,7 @@ def add_predict(commands):
 def command_predict(args):
     model = load_model(args.model)
     model.eval()
-    outputs = model(read_csv(args.input))
+    outputs = model(read_csv(args.input, header=args.header))
     header = ["output"] if outputs.shape[1] == 1 else [f"output_{i}" for i in range(outputs.shape[1])]
     if args.out:
         with open(args.out, "w", newline="") as stream:
@@ -207,7 +211,7 @@ SUBCOMMANDS = [add_train, add_evaluate, add_predict, add_summary, plugin_list.ad
 class Parser(argparse.ArgumentParser):
     def error(self, message):
         """A usage mistake is a user error like any other: one line, exit status 2."""
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 def build_parser():
@@ -218,7 +222,7 @@ def build_parser():
     parser.plugin_commands = PluginCommands()
     parser.plugin_commands.add_to(commands)
     if parser.plugin_commands.load_error:
-        parser.epilog = f"Plugin commands are unavailable: {parser.plugin_commands.load_error}"
+        parser.epilog = f"Plugin commands are unavailable: {one_line(parser.plugin_commands.load_error)}"
     return parser
 
 
@@ -231,22 +235,19 @@ def main(argv=None):
     command = argv[0] if argv and not argv[0].startswith("-") else None
     reason = parser.plugin_commands.why_it_cannot_run(command) if command else ""
     if reason:
-        print(f"lamina {command}: error: {_one_line(reason)}", file=sys.stderr)
+        print(f"lamina {command}: error: {one_line(reason)}", file=sys.stderr)
         return 1
     args = parser.parse_args(argv)
     try:
         status = args.run(args)
-    except (LaminaError, ValueError, TypeError, KeyError, OSError) as error:
-        print(f"lamina {args.command}: error: {_one_line(error)}", file=sys.stderr)
+    except BrokenPipeError:  # the reader stopped early (`| head`): what it wanted, it has
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+    except USER_ERRORS as error:
+        print(f"lamina {args.command}: error: {one_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"lamina {args.command}: interrupted", file=sys.stderr)
         return 130
     return status or 0
-
-
-def _one_line(error):
-    if isinstance(error, OSError) and error.filename is not None and error.strerror:
-        return f"{error.filename}: {error.strerror}"
-    return " ".join(str(error).split("\n"))
 

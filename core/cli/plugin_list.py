@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from lamina.cli.messages import one_line, printable
 from lamina.plugin_system.manager import plugin_manager
 
 
@@ -29,12 +30,13 @@ def table(plugins: list[dict]) -> str:
     rows = [header]
     for plugin in plugins:
         provides = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in plugin["components"].items())
-        rows.append((plugin["name"], plugin["distribution"], plugin["version"], plugin["status"], provides or "-"))
+        cells = (plugin["name"], plugin["distribution"], plugin["version"], plugin["status"], provides or "-")
+        rows.append(tuple(printable(cell) for cell in cells))  # names and versions come from metadata
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = []
     for index, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
         reason = plugins[index - 1]["error"] if index else ""
         if reason:
-            lines.append(f"    {reason}")
+            lines.append(f"    {one_line(reason)}")
     return "\n".join(lines)

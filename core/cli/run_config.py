@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 from importlib import resources
 
 import attrs
@@ -144,9 +145,28 @@ def build_model(section: dict, where: str) -> Sequential:
             f'{where}: layers must be a non-empty list of tables like {{ name = "Linear", in_features = 2, '
             "out_features = 16 }"
         )
+    _check_model_size(layers, where)
     return Sequential(
         *(build_component("modules", layer, f"{where} layers[{i}]") for i, layer in enumerate(layers))
     )
+
+
+# Values a config-built model may declare in all (about 270 MB of float64); the layers' integer
+# arguments are multiplied before any is built, so `out_features = 10**12` is refused, not tried.
+MAX_MODEL_VALUES = 1 << 25
+
+
+def _check_model_size(layers, where):
+    total = 0
+    for index, layer in enumerate(layers):
+        if isinstance(layer, dict):
+            sizes = [v for v in layer.values() if type(v) is int and v > 1]
+            total += math.prod(sizes)
+        if total > MAX_MODEL_VALUES:
+            raise ConfigError(
+                f"{where} layers[{index}]: the layers up to here declare sizes needing about {total:.3g} "
+                f"values; a config-built model may have at most {MAX_MODEL_VALUES} (are the widths right?)"
+            )
 
 
 def build_component(kind, section, where, *args):

@@ -22,11 +22,17 @@ def input_width(model):
     return None
 
 
+# The widths come from a forward pass over two rows of this many zeros: bounded before allocating.
+MAX_INPUT_WIDTH = 1 << 20
+
+
 def summarize(model, width=None) -> list:
     """(index, layer name, output width or None, parameter count) per top-level layer; the widths
     come from one eval-mode forward pass over two rows of zeros."""
     layers = list(model) if isinstance(model, Sequential) else [model]
     width = width if width is not None else input_width(model)
+    if width is not None and not 1 <= width <= MAX_INPUT_WIDTH:
+        raise ValueError(f"an input width of {width} is outside 1..{MAX_INPUT_WIDTH}")
     widths = _output_widths(model, layers, width)
     return [
         (index, type(layer).__name__, widths[index], sum(p.numel() for p in layer.parameters()))
@@ -75,6 +81,8 @@ def format_summary(rows) -> str:
 def format_dot(model, width=None, name="model") -> str:
     """The layers as a Graphviz DOT chain, input to output (`dot -Tpng` draws it)."""
     width = width if width is not None else input_width(model)
+    if width is not None and not 1 <= width <= MAX_INPUT_WIDTH:
+        raise ValueError(f"an input width of {width} is outside 1..{MAX_INPUT_WIDTH}")
     rows = summarize(model, width)
     lines = [f'digraph "{name}" {{', "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];']
     lines.append(f'  input [shape=ellipse, label="input\\n{"?" if width is None else width} features"];')

@@ -60,21 +60,83 @@ def write_atomically(path, data: bytes) -> None:
     path = os.fspath(path)
     folder = folder_to_save_into(path)
     mode = _mode_for(path)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    remove_stale_temporaries(path)
+    temporary = None
     try:
+        handle, temporary = _temporary_for(path)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)
         os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+    except BaseException as error:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+        if isinstance(error, OSError):  # name the file the user asked for, not our temporary
+            raise type(error)(error.errno, error.strerror or str(error), path) from None
         raise
     _sync_folder(folder)
+
+
+TEMPORARY_SUFFIX = ".lamina-tmp"
+
+
+def _temporary_for(path):
+    """A new temporary file beside `path`, named for it and for this process, so that one left by
+    a killed run is recognised (and removed) the next time `path` is written."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX)
+
+
+def remove_stale_temporaries(path) -> None:
+    """Remove the temporary files of earlier writes of `path` whose process no longer runs."""
+    folder, name = os.path.split(os.path.abspath(path))
+    prefix = f".{name}."
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(TEMPORARY_SUFFIX)]
+    except OSError:
+        return
+    for leftover in names:
+        pid = leftover[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            try:
+                os.unlink(os.path.join(folder, leftover))
+            except OSError:
+                pass
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def check_writable(path) -> None:
+    """Fail now, naming `path`, if a file could not be written there: its format, its folder, and
+    a probe file created and removed in that folder (a read-only or full disk shows up here,
+    before a run trains for an hour and then cannot save)."""
+    path = os.fspath(path)
+    format_for(path)
+    folder_to_save_into(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to save into", path)
+    try:
+        handle, probe = _temporary_for(path)
+        try:
+            os.write(handle, b"lamina")  # a full disk may accept the name but not a byte
+        finally:
+            os.close(handle)
+            os.unlink(probe)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror or str(error), path) from None
 
 
 def folder_to_save_into(path) -> str:

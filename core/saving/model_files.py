@@ -19,9 +19,11 @@ nesting) is refused before memory is allocated for it.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import math
 import os
+import stat
 
 import attrs
 
@@ -39,6 +41,9 @@ MAX_FILE_BYTES = 1 << 30
 # A component may allocate more than the weights the file stores for it (a layer whose state is
 # not saved), but not this much more: a sizes product above both is a file lying about its model.
 SIZE_ALLOWANCE = 1 << 20
+# One allowance per file, not per layer: 2,000 layers each just under it would still be too many.
+# Each model in the file adds the weights it stores; each component built spends what it declares.
+_budget = contextvars.ContextVar("lamina_load_budget", default=None)
 
 
 # --- saving -----------------------------------------------------------------------------------
@@ -152,21 +157,31 @@ def load(path, format=None):
     """The Module or checkpoint dict saved at `path`; a file that is not a valid one raises
     FileFormatError, naming the file and the problem in one line."""
     chosen = format_for(path, format)
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise FileFormatError(
-            f"{path}: {size} bytes is larger than any lamina file this loads ({MAX_FILE_BYTES})"
-        )
-    with open(path, "rb") as stream:
-        data = stream.read()
+    data = _read_capped(path)
     # Rebuilding layers runs their initialisers; the caller's random stream must not notice.
     random_state = generator().getstate()
+    budget = _budget.set([SIZE_ALLOWANCE])
     try:
         return from_document(chosen.decode(data))
     except LaminaError as error:
         raise type(error)(f"{path}: {error}") from None
     finally:
+        _budget.reset(budget)
         generator().setstate(random_state)
+
+
+def _read_capped(path):
+    """The file's bytes; only a regular file, and never more than MAX_FILE_BYTES of it (a FIFO
+    would hang, /dev/zero never ends, and a file may grow while it is read)."""
+    # O_NONBLOCK: opening a FIFO with no writer must not wait; the check below refuses it.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise FileFormatError(f"{path}: not a regular file; lamina loads model and checkpoint files only")
+        data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise FileFormatError(f"{path}: larger than any lamina file this loads ({MAX_FILE_BYTES} bytes)")
+    return data
 
 
 def from_document(document):
@@ -219,7 +234,8 @@ def decode_model(document, where, depth) -> Module:
     state_dict = {
         key: decode_tensor(value, f"{where}.state_dict[{key!r}]") for key, value in states.items()
     }
-    stored = sum(t.numel() for t in state_dict.values())
+    stored = _budget.get() or [SIZE_ALLOWANCE]
+    stored[0] += sum(t.numel() for t in state_dict.values())
     module = build_module(document["architecture"], f"{where}.architecture", depth, stored)
     try:
         module.load_state_dict(state_dict, strict=True)
@@ -302,11 +318,12 @@ def _check_declared_sizes(name, config, stored, where):
     file stores: `Linear(in_features=10**6, out_features=10**6)` with a handful of weights."""
     sizes = [v for v in _integers(config.values()) if v > 1]
     need = math.prod(sizes)
-    if need > max(SIZE_ALLOWANCE, stored):
+    stored[0] -= need
+    if stored[0] < 0:
         declared = ", ".join(f"{k}={v}" for k, v in config.items() if type(v) is int)
         raise FileFormatError(
-            f"{where}: {name}({declared}) declares sizes needing about {need:.3g} values but the "
-            f"file stores only {stored}; refusing to build it"
+            f"{where}: {name}({declared}) declares sizes needing about {need:.3g} values, more than "
+            "the file's weights (plus a small allowance) cover; refusing to build it"
         )
 
 
