@@ -12,7 +12,7 @@ from lamina.data import DataLoader, TensorDataset
 def run(monitor, model=None, epochs=3, lr=0.1, extra=()):
     lamina.manual_seed(0)
     x = lamina.randn(8, 2)
-    y = (x.sum(1, keepdim=True) > 0) * 1.0
+    y = (x @ lamina.tensor([[1.0], [1.0]]) > 0.0) * 1.0  # an (N, 1) column, as BCELoss wants
     model = model or nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())
     trainer = lamina.Trainer(model, nn.BCELoss(), optim.SGD(model.parameters(), lr=lr),
                              callbacks=[*extra, monitor], max_epochs=epochs)
