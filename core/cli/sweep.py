@@ -224,15 +224,18 @@ class Progress:
         if failed:  # a failure is one line whether or not a bar is drawn
             self.write(f"run {job['run']} failed: {result['error']}")
         elif self.bar is None:
-            self.write(f"[{self.done}/{self.total}] {job['run']}: loss {result['final'].get('loss', math.nan):.6f}, "
+            counts = f"{self.done}/{self.total} done, {self.running()} running, {self.failed} failed"
+            self.write(f"[{counts}] {job['run']}: loss {result['final'].get('loss', math.nan):.6f}, "
                        f"{result['seconds']:.2f}s")
         if self.bar is not None:
             self.bar.update(1)
             self._postfix()
 
+    def running(self):
+        return min(self.slots, self.total - self.done)
+
     def _postfix(self):
-        running = min(self.slots, self.total - self.done)
-        self.bar.set_postfix_str(f"running {running}, failed {self.failed}")
+        self.bar.set_postfix_str(f"running {self.running()}, failed {self.failed}")
 
     def write(self, line):
         if self.bar is not None:
