@@ -14,9 +14,12 @@ load as usual. Two plugins registering one name is always an error, naming both.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import inspect
 import os
 import re
+import sys
 import warnings
 
 import attrs
@@ -24,6 +27,10 @@ import importlib_metadata
 import pluggy
 
 from lamina import component
+from lamina.callbacks import Callback
+from lamina.gradient_descent import Optimizer
+from lamina.learning_rate import LRScheduler
+from lamina.module import Loss, Module
 from lamina.component import registry
 from lamina.errors import PluginError
 from lamina.plugin_system import hookspecs
@@ -93,7 +100,7 @@ class PluginManager:
         names = {normalize(plugin), normalize(distribution)}
         if names & self.block:
             return f"blocked by {BLOCK_ENV}"
-        if normalize(distribution) == BUILTIN_DISTRIBUTION or self.allow is None:
+        if is_builtin(plugin, distribution) or self.allow is None:
             return ""
         if names & self.allow:
             return ""
@@ -103,13 +110,14 @@ class PluginManager:
         """(entry point, distribution name, version) for every plugin, each once, built-ins
         first. Only metadata is read here; no plugin module is imported."""
         found = {}
-        for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist
-            name = dist.metadata["Name"] if dist is not None else "(unknown)"
-            version = dist.version if dist is not None else ""
-            # The same distribution can be on sys.path twice (an editable install and a copy).
-            found.setdefault((normalize(name), ep.name), (ep, name, version))
-        return sorted(found.values(), key=lambda d: (normalize(d[1]) != BUILTIN_DISTRIBUTION, d[1], d[0].name))
+        # Every distribution, not entry_points(): that keeps one distribution per normalised
+        # name, so a "Lamina" earlier on sys.path would hide lamina's own plugins.
+        for dist in importlib_metadata.distributions():
+            for ep in dist.entry_points.select(group=ENTRY_POINT_GROUP):
+                name = dist.metadata["Name"] or "(unknown)"
+                # The same distribution can be on sys.path twice (an editable install and a copy).
+                found.setdefault((name, ep.name, ep.value), (ep, name, dist.version or ""))
+        return sorted(found.values(), key=lambda d: (not is_builtin(d[0].name, d[1]), d[1], d[0].name))
 
     def load(self):
         for ep, distribution, version in self.discover():
@@ -123,16 +131,27 @@ class PluginManager:
     def _load_one(self, ep, status):
         provider = Provider(ep.name, status.distribution, status.version)
         try:
-            module = ep.load()
-            records = self._records_of(module, f"{status.distribution}:{ep.name}")
-        except Exception as error:  # a broken plugin must not take the host down
+            # A plugin's prints go to stderr: stdout is the command's (`lamina plugins --json`).
+            with contextlib.redirect_stdout(sys.stderr):
+                module = ep.load()
+                records = self._records_of(module, f"{status.distribution}:{ep.name}")
+        # A broken plugin must not take the host down, not even by sys.exit() or a
+        # KeyboardInterrupt raised from its import.
+        except (Exception, SystemExit, KeyboardInterrupt) as error:
             self._failed(status, error, ep.value)
             return
-        # Outside the try: a name collision is not one plugin's fault, and must never pass quietly.
+        clashes = []
         for kind, record in records:
-            self.registry.add(kind, record, provider)
+            try:
+                self.registry.add(kind, record, provider)
+            except PluginError as clash:  # only that name becomes unusable, each use naming both
+                if self.strict:
+                    raise
+                self.registry.add_conflict(kind, record.name, str(clash))
+                clashes.append(str(clash))
             status.components.setdefault(kind, []).append(record.name)
         status.status = "loaded"
+        status.error = "; ".join(clashes)
 
     def _records_of(self, module, plugin_name):
         """Every (kind, record) one plugin's hooks return, gathered before any is registered,
@@ -150,7 +169,7 @@ class PluginManager:
                 name = hook_name(kind)
                 call_this_plugin = self._pluggy.subset_hook_caller(name, remove_plugins=others)
                 for returned in call_this_plugin():
-                    records.extend((kind, as_record(item)) for item in _iterable(returned, name))
+                    records.extend((kind, _checked(kind, as_record(item))) for item in _iterable(returned, name))
             return records
         except Exception:
             self._pluggy.unregister(module)
@@ -172,7 +191,8 @@ class PluginManager:
             ) + "; the hooks are listed in lamina.plugin_system.hookspecs") from None
 
     def _failed(self, status, error, where_from):
-        status.status, status.error = "failed", f"{type(error).__name__}: {error}"
+        status.status = "failed"
+        status.error = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         where = f"lamina plugin {status.name!r} from {status.distribution} {status.version}".rstrip()
         if self.strict:
             raise PluginError(f"{where} failed to load: {status.error} ({STRICT_ENV} is set)") from error
@@ -191,6 +211,33 @@ class PluginManager:
             if normalize(name) in (normalize(plugin.name), normalize(plugin.distribution)):
                 return plugin
         raise KeyError(f"no plugin named {name!r}; plugins: {', '.join(p.name for p in self.plugins)}")
+
+
+def is_builtin(plugin: str, distribution: str) -> bool:
+    """lamina's own plugins: the distribution named exactly "lamina" (not a look-alike such as
+    "Lamina", which pip would treat as the same name) with its modules in lamina.plugins."""
+    return distribution == BUILTIN_DISTRIBUTION and plugin.startswith("lamina.")
+
+
+def _checked(kind, record):
+    """A record whose factory could be the kind of component its hook registers."""
+    factory = record.factory
+    if not isinstance(record.name, str) or not record.name.isidentifier():
+        raise TypeError(f"a {KINDS[kind].singular} is registered under the name {record.name!r}, not an identifier")
+    base = _BASES.get(kind)
+    if base is not None:
+        if not (inspect.isclass(factory) and issubclass(factory, base)):
+            raise TypeError(f"{record.name!r} is registered as a {KINDS[kind].singular} but is {factory!r}, "
+                            f"not a subclass of lamina's {base.__name__}")
+    elif not callable(factory):
+        raise TypeError(f"{record.name!r} is registered as a {KINDS[kind].singular} but is not callable")
+    return record
+
+
+# What a component of each kind subclasses, where the kind has one base class; the other kinds
+# register functions or factories.
+_BASES = {"modules": Module, "losses": Loss, "optimizers": Optimizer, "schedulers": LRScheduler,
+          "callbacks": Callback}
 
 
 def _iterable(returned, hook):

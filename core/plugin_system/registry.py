@@ -53,6 +53,7 @@ def as_record(item) -> Record:
 class Registry:
     def __init__(self):
         self._entries = {kind: {} for kind in KINDS}
+        self._conflicts = {}  # (kind, name) -> why two plugins' entries for it are both refused
 
     def _kind(self, kind):
         if kind not in self._entries:
@@ -62,6 +63,10 @@ class Registry:
     def add(self, kind, record, provider: Provider, override: bool = False) -> Entry:
         record = as_record(record)
         entries = self._kind(kind)
+        if (kind, record.name) in self._conflicts:  # a third registration does not settle it
+            if not override:
+                raise PluginError(self._conflicts[(kind, record.name)])
+            del self._conflicts[(kind, record.name)]
         existing = entries.get(record.name)
         if existing is not None and not override:
             remedy = (
@@ -76,8 +81,16 @@ class Registry:
         entries[record.name] = entry
         return entry
 
+    def add_conflict(self, kind, name, reason) -> None:
+        """Two plugins register `name`: neither is used, and each lookup of it says why; every
+        other name, and `lamina plugins`, keep working."""
+        self._kind(kind).pop(name, None)
+        self._conflicts[(kind, name)] = reason
+
     def entry(self, kind, name, saved_provider=None) -> Entry:
         entries = self._kind(kind)
+        if (kind, name) in self._conflicts:
+            raise PluginError(self._conflicts[(kind, name)])
         if name in entries:
             return entries[name]
         what = KINDS[kind].singular
