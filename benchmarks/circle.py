@@ -75,14 +75,29 @@ def measure(name, args):
     """Run one contender in a fresh process; read its training seconds and test accuracy."""
     command = [sys.executable, __file__, "--run", name, "--epochs", str(args.epochs),
                "--clock", args.clock, "--baselines", str(args.baselines)]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:  # show the contender's own error, not only that it failed
+        raise RuntimeError(f"{name} exited with status {done.returncode}:\n{done.stderr[-3000:]}")
+    output = done.stdout
     if name in LAMINA:
-        seconds, accuracy = re.search(rf"{name}: ([\d.e-]+) ([\d.]+)", output).groups()
+        seconds, accuracy = _found(name, rf"{name}: ([\d.e-]+) ([\d.]+)", output, groups=2)
         return float(seconds), float(accuracy)
     _, _, seconds_pattern, accuracy_pattern = BASELINES[name]
-    seconds = float(re.search(seconds_pattern, output).group(1))
-    accuracy = float(re.search(accuracy_pattern, output).group(1))
+    seconds = float(_found(name, seconds_pattern, output))
+    accuracy = float(_found(name, accuracy_pattern, output))
     return seconds, accuracy / 100
+
+
+def _found(name, pattern, output, groups=1):
+    match = re.search(pattern, output)
+    if match is None:
+        raise RuntimeError(f"{name} printed nothing matching {pattern!r}; its output was:\n{output[-3000:]}")
+    return match.groups() if groups > 1 else match.group(1)
+
+
+def ratio_text(ours, theirs) -> str:
+    """ours / theirs, or "n/a" where a baseline printed 0.00s: it ran under its clock's resolution."""
+    return f"{ours / theirs:6.2f}x" if theirs > 0 else "   n/a "
 
 
 def contenders():
@@ -136,17 +151,21 @@ def main(argv=None):
     print("\nlamina time / baseline time (fastest, median):")
     for name in names[1:]:
         if name not in LAMINA:
-            print(f"  vs {name:22} {min(ours) / min(times[name]):6.2f}x "
-                  f"{statistics.median(ours) / statistics.median(times[name]):6.2f}x")
+            print(f"  vs {name:22} {ratio_text(min(ours), min(times[name]))} "
+                  f"{ratio_text(statistics.median(ours), statistics.median(times[name]))}")
     if "lamina numpy" in times:
         on_numpy = times["lamina numpy"]
         print("\nlamina numpy time / other time (fastest, median):")
         for name in ("numpy_circle.py", "lamina"):
-            print(f"  vs {name:22} {min(on_numpy) / min(times[name]):6.2f}x "
-                  f"{statistics.median(on_numpy) / statistics.median(times[name]):6.2f}x")
-    ratio = statistics.median(ours) / statistics.median(times["purepy_circle.py"])
-    verdict = "meets" if ratio <= 1.5 else "misses"
-    print(f"\ntarget lamina <= 1.5x purepy_circle.py: {verdict} ({ratio:.2f}x median)")
+            print(f"  vs {name:22} {ratio_text(min(on_numpy), min(times[name]))} "
+                  f"{ratio_text(statistics.median(on_numpy), statistics.median(times[name]))}")
+    baseline = statistics.median(times["purepy_circle.py"])
+    if baseline > 0:
+        ratio = statistics.median(ours) / baseline
+        verdict = f"{'meets' if ratio <= 1.5 else 'misses'} ({ratio:.2f}x median)"
+    else:
+        verdict = "not measured (the baseline ran under its clock's resolution; use more --epochs)"
+    print(f"\ntarget lamina <= 1.5x purepy_circle.py: {verdict}")
     return times, accuracy
 
 

@@ -126,9 +126,11 @@ class ProgressBar(ClosedWhenFitEnds):
             unit="batch",
             file=self._stream(),
             leave=self.leave,
-            # A terminal that reports no width (a bare pseudo-terminal) gets a fixed one.
+            # A terminal that reports no size (0x0: a bare pseudo-terminal) gets a fixed one; tqdm
+            # would otherwise fit the bar into zero columns and rows, and draw nothing.
             dynamic_ncols=self.width > 0,
             ncols=None if self.width > 0 else 100,
+            nrows=None if self.width > 0 else 20,
         )
 
     def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs):

@@ -1,5 +1,6 @@
 """Modules, data loading, determinism, plugin provenance and the errors a user can cause."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -169,6 +170,15 @@ def test_the_circle_benchmark_runs_and_reports_ratios():
     if not baselines.exists():
         pytest.skip("../shared/baselines is not beside this checkout")
     result = subprocess.run([sys.executable, str(script), "--epochs", "2", "--repeats", "1"],
-                            capture_output=True, text=True, check=True)
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr  # the benchmark's own error, not just its exit status
     assert "lamina time / baseline time" in result.stdout
     assert "vs purepy_circle.py" in result.stdout and "target lamina <= 1.5x" in result.stdout
+
+
+def test_a_baseline_that_printed_zero_seconds_gives_no_ratio_rather_than_a_crash():
+    spec = importlib.util.spec_from_file_location("circle_benchmark", ROOT / "benchmarks" / "circle.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    assert benchmark.ratio_text(1.0, 0.0).strip() == "n/a"
+    assert benchmark.ratio_text(3.0, 2.0).strip() == "1.50x"
