@@ -205,3 +205,13 @@ def test_loading_still_refuses_a_lying_file_in_process(tmp_path):
               "config": {"in_features": 100000, "out_features": 100000}}
     with pytest.raises(FileFormatError, match="refusing"):
         lamina.load(tmp_path / model_file(tmp_path, [linear]))
+
+
+def test_fewer_model_outputs_than_classes_is_one_line_not_an_index_error(tmp_path):
+    # A common mistake: CrossEntropyLoss with out_features = 2 on the 3-class spiral.
+    (tmp_path / "run.toml").write_text(
+        '[data]\ndataset = { name = "spiral" }\nbatch_size = 16\n[model]\n'
+        'layers = [{ name = "Linear", in_features = 2, out_features = 2 }]\n[loss]\nname = "CrossEntropyLoss"\n'
+        '[optimizer]\nname = "Adam"\n[trainer]\nmax_epochs = 1\n'
+    )
+    assert "outside 0..1" in one_line_error(lamina_cli("train", "run.toml", cwd=tmp_path))

@@ -176,9 +176,11 @@ def _read_capped(path):
     # O_NONBLOCK: opening a FIFO with no writer must not wait; the check below refuses it.
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(descriptor, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
             raise FileFormatError(f"{path}: not a regular file; lamina loads model and checkpoint files only")
-        data = stream.read(MAX_FILE_BYTES + 1)
+        # read(n) allocates n bytes up front: ask for what the file holds, not for the cap.
+        data = stream.read(min(info.st_size, MAX_FILE_BYTES) + 1)
     if len(data) > MAX_FILE_BYTES:
         raise FileFormatError(f"{path}: larger than any lamina file this loads ({MAX_FILE_BYTES} bytes)")
     return data
