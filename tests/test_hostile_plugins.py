@@ -13,7 +13,7 @@ import pytest
 from fixtures.distributions import site  # noqa: F401  (a fixture)
 
 import lamina
-from lamina.plugin_system.manager import PluginWarning, plugin_manager
+from lamina.plugin_system.manager import PluginWarning, plugin_manager, reset_plugins
 
 MODULE_HOOK = """
 import lamina
@@ -29,6 +29,15 @@ class {cls}(lamina.nn.Module):
 def lamina_register_modules():
     return [{cls}]
 """
+
+
+@pytest.fixture(autouse=True)
+def keep_the_registry():
+    """Put back the registry other test modules filled in-process when imported (the site
+    fixture forgets it)."""
+    before = plugin_manager()
+    yield
+    reset_plugins(before)
 
 
 def project(root, distribution, package, source, entry_point=None):
