@@ -162,7 +162,9 @@ def load(path, format=None):
     random_state = generator().getstate()
     budget = _budget.set([SIZE_ALLOWANCE])
     try:
-        return from_document(chosen.decode(data))
+        document = chosen.decode(data)
+        del data  # parsed: a large file's peak memory is lower by the file's size
+        return from_document(document)
     except LaminaError as error:
         raise type(error)(f"{path}: {error}") from None
     finally:
