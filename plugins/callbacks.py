@@ -30,6 +30,10 @@ OPTIONAL_TEXT = (lambda v: v is None or isinstance(v, str), "a string or None")
 OPTIONAL_STATE_DICT = (lambda v: v is None or isinstance(v, dict) and all(isinstance(k, str) for k in v),
                        "a state dict or None")
 
+LOGGED_RATES = (lambda v: isinstance(v, dict) and all(
+    isinstance(k, str) and isinstance(rates, list) and all(map(_is_number, rates)) for k, rates in v.items()),
+    "a table of lists of rates")
+
 
 def restored(callback, state, **expected) -> dict:
     """The saved values of exactly the keys a callback declares, each checked; a checkpoint may
@@ -316,7 +320,8 @@ class LearningRateMonitor(Callback):
         return {"lrs": {key: list(values) for key, values in self.lrs.items()}}
 
     def load_state_dict(self, state):
-        self.lrs = {key: list(values) for key, values in state["lrs"].items()}
+        saved = restored(self, state, lrs=LOGGED_RATES)
+        self.lrs = {key: list(values) for key, values in saved["lrs"].items()}
 
 
 @component

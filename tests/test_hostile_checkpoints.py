@@ -149,3 +149,11 @@ def test_edited_progress_generator_and_groups_give_one_line_not_a_traceback(firs
     # Finding 4: OverflowError (a generator word of 2**64), StopIteration (more batches done
     # than the epoch has) and IndexError on resume.
     refused_in_one_line(edited(first_run, tmp_path, edit), *words)
+
+
+def test_learning_rate_monitor_restores_only_lists_of_rates():
+    monitor = lamina.callbacks.LearningRateMonitor()
+    monitor.load_state_dict({"lrs": {"lr-Adam": [0.1, 0.05]}})
+    assert monitor.lrs == {"lr-Adam": [0.1, 0.05]}
+    with pytest.raises(ValueError, match="LearningRateMonitor's saved state 'lrs'"):
+        monitor.load_state_dict({"lrs": {"lr-Adam": "0.1"}, "path": "victim.json"})
