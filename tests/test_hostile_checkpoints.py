@@ -157,3 +157,13 @@ def test_learning_rate_monitor_restores_only_lists_of_rates():
     assert monitor.lrs == {"lr-Adam": [0.1, 0.05]}
     with pytest.raises(ValueError, match="LearningRateMonitor's saved state 'lrs'"):
         monitor.load_state_dict({"lrs": {"lr-Adam": "0.1"}, "path": "victim.json"})
+
+
+def test_best_weights_that_do_not_fit_the_model_are_refused_before_training(first_run, tmp_path):
+    # EarlyStopping loads them into the model when the run ends: found out then, the run is lost.
+    def wrong_weights(checkpoint):
+        callback_state(checkpoint, "EarlyStopping")["best_weights"] = {"dict": {"0.weight": [[1.0]]}}
+
+    done = edited(first_run, tmp_path, wrong_weights)
+    refused_in_one_line(done, "best_weights")
+    assert "Epoch" not in done.stdout

@@ -30,19 +30,22 @@ def check_checkpoint(trainer, state) -> None:
         check_scheduler_state(trainer.scheduler, state["scheduler"])
     if not isinstance(state["callbacks"], dict):
         raise CheckpointMismatch(f"callbacks should be a table, found {_kind(state['callbacks'])}")
+    for key, saved in state["callbacks"].items():  # weights a callback will load into the model later
+        if isinstance(saved, dict) and isinstance(saved.get("best_weights"), dict):
+            check_model_state(trainer.model, saved["best_weights"], f"callbacks[{key!r}].best_weights")
     check_progress(trainer, state["trainer"])
     check_rng_state(state["rng"], "rng")
 
 
-def check_model_state(model, saved) -> None:
+def check_model_state(model, saved, where="model") -> None:
     if not isinstance(saved, dict):
-        raise CheckpointMismatch(f"model should be a model or its state dict, found {_kind(saved)}")
+        raise CheckpointMismatch(f"{where} should be a model or its state dict, found {_kind(saved)}")
     own = model.state_dict()
     if set(saved) != set(own):
         missing, extra = sorted(set(own) - set(saved)), sorted(map(str, set(saved) - set(own)))
-        raise CheckpointMismatch(f"model: the saved weights do not match this model (missing {missing}, unexpected {extra})")
+        raise CheckpointMismatch(f"{where}: the saved weights do not match this model (missing {missing}, unexpected {extra})")
     for key, value in own.items():
-        _check_tensor(saved[key], tuple(value.shape), f"model[{key!r}]")
+        _check_tensor(saved[key], tuple(value.shape), f"{where}[{key!r}]")
 
 
 def check_optimizer_state(optimizer, saved) -> None:
