@@ -104,3 +104,13 @@ def test_a_plugin_printing_at_import_leaves_plugins_json_valid(site, tmp_path):
     statuses = {plugin["name"]: plugin["status"] for plugin in json.loads(done.stdout)}
     assert statuses["lamina_chatty"] == "loaded" and statuses["lamina_quitter"] == "failed"
     assert "hello from a plugin" in done.stderr
+
+
+def test_a_failing_plugins_warning_is_one_escaped_line(site, tmp_path):
+    source = "raise RuntimeError('first line\\n\\x1b[32mloaded OK')"
+    site(project(tmp_path, "lamina-liar", "lamina_liar", source))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PluginWarning)
+        plugin_manager()
+    message = next(str(w.message) for w in caught if "lamina_liar" in str(w.message))
+    assert "\n" not in message and "\x1b" not in message and "\\x1b[32mloaded OK" in message

@@ -28,6 +28,7 @@ import pluggy
 
 from lamina import component
 from lamina.callbacks import Callback
+from lamina.cli.messages import one_line
 from lamina.gradient_descent import Optimizer
 from lamina.learning_rate import LRScheduler
 from lamina.module import Loss, Module
@@ -197,11 +198,12 @@ class PluginManager:
         if self.strict:
             raise PluginError(f"{where} failed to load: {status.error} ({STRICT_ENV} is set)") from error
         # Attributed to the plugin's module rather than to a line of lamina: one line, no source.
+        # Names and messages come from the plugin and its metadata: escaped, on one line.
         warnings.warn_explicit(
-            f"{where} failed to load and was skipped: {status.error} "
-            f"(set {STRICT_ENV}=1 to make this an error)",
+            one_line(f"{where} failed to load and was skipped: {status.error} "
+                     f"(set {STRICT_ENV}=1 to make this an error)"),
             PluginWarning,
-            filename=where_from,
+            filename=one_line(where_from),
             lineno=0,
         )
 
