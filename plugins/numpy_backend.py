@@ -103,16 +103,26 @@ class NumpyBackend(Backend):
         return self.np.where(mask, a, b)
 
     def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step):
-        # Every element goes through the operations of the pure-Python kernel in its order, so
-        # fused and unfused Adam stay identical here too.
-        exp_avg = exp_avg + (grad - exp_avg) * (1.0 - beta1)
-        exp_avg_sq = exp_avg_sq * beta2 + (1.0 - beta2) * grad * grad
+        # In place, through one scratch array and one update array: each element still goes through
+        # the readable update's operations in its order (so fused and unfused Adam stay identical),
+        # without the dozen full-size temporaries that the same update written as expressions makes.
+        np = self.np
+        scratch = np.subtract(grad, exp_avg)
+        scratch *= 1.0 - beta1
+        exp_avg += scratch  # m + (g - m) (1 - beta1)
+        np.multiply(grad, 1.0 - beta2, out=scratch)
+        scratch *= grad
+        exp_avg_sq *= beta2
+        exp_avg_sq += scratch  # v beta2 + ((1 - beta2) g) g
         if max_exp_avg_sq is not None:
-            max_exp_avg_sq = self.np.maximum(max_exp_avg_sq, exp_avg_sq)
+            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         second = exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq
-        step_size = -(lr / (1.0 - beta1 ** step))
-        correction = (1.0 - beta2 ** step) ** 0.5
-        param = param + step_size * exp_avg / (self.np.sqrt(second) / correction + eps)
+        np.sqrt(second, out=scratch)
+        scratch /= (1.0 - beta2 ** step) ** 0.5
+        scratch += eps  # the denominator
+        update = np.multiply(exp_avg, -(lr / (1.0 - beta1 ** step)))
+        update /= scratch
+        param += update
         return param, exp_avg, exp_avg_sq, max_exp_avg_sq
 
     def _sigmoid(self, a):

@@ -360,3 +360,27 @@ def test_without_numpy_the_plugin_imports_and_asking_for_it_says_how_to_install(
     assert str(error.value) == expected
     assert lamina.get_backend().name == "python"
     assert math.isfinite(lamina.tensor([[1.0]]).item())
+
+
+def test_adam_on_numpy_updates_parameters_and_state_in_place(numpy_backend):
+    lamina.manual_seed(0)
+    model = nn.Linear(4, 3)
+    opt = optim.Adam(model.parameters(), lr=0.1, amsgrad=True)
+    x, y = lamina.randn(5, 4), lamina.randn(5, 3)
+    loss_fn = nn.MSELoss()
+
+    def step():
+        loss_fn(model(x), y)
+        opt.zero_grad()
+        model.backward(loss_fn.backward())
+        opt.step()
+
+    step()  # the first step makes the state
+    arrays = [p.data for p in model.parameters()]
+    state = [s[k].data for s in opt.state.values() for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")]
+    before = [a.copy() for a in arrays]
+    step()
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))  # updated where they lie
+    after = [s[k].data for s in opt.state.values() for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")]
+    assert all(a is b for a, b in zip(after, state))
+    assert any((a != b).any() for a, b in zip(arrays, before))
