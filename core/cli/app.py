@@ -67,6 +67,8 @@ def add_train(commands):
     parser.add_argument("--out", help="save the trained model here (e.g. model.json)")
     parser.add_argument("--checkpoint", help="keep the training state here after every epoch and on Ctrl-C")
     parser.add_argument("--resume", help="continue the run from this checkpoint")
+    parser.add_argument("--threads", type=int, help="threads for the numpy backend's BLAS (default 1: the fastest "
+                                                    "on these machines; see lamina.performance)")
     parser.set_defaults(run=command_train)
 
 
@@ -79,6 +81,8 @@ def command_train(args):
         if output:
             check_writable(output)
     run = build_run(config, epochs=args.epochs, seed=args.seed, backend=args.backend, source=source)
+    if args.threads is not None or lamina.get_backend().name == "numpy":
+        lamina.set_num_threads(1 if args.threads is None else args.threads)
     # A live bar where someone is watching; a line every few epochs where output goes to a log.
     on_terminal = sys.stderr.isatty()
     run.trainer.callbacks.append(lamina.callbacks.ProgressBar() if on_terminal else EpochPrinter())
