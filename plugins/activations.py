@@ -11,11 +11,11 @@ class ReLU(Module):
     """max(0, x); the gradient passes where x > 0."""
 
     def forward(self, x):
-        self.mask = x > 0.0
+        self.x = x  # the mask is built by backward, so evaluation never pays for it
         return x.clamp(min=0.0)
 
     def backward(self, grad):
-        return grad * self.mask
+        return grad * (self.x > 0.0)
 
 
 class Sigmoid(Module):
