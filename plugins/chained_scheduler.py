@@ -9,6 +9,7 @@ import lamina
 from lamina.component import Example, component, runtime_argument
 from lamina.learning_rate import check_optimizer
 from lamina.optim.lr_scheduler import LRScheduler
+from lamina.plugins.schedulers import composite_state_dict, load_composite_state
 
 
 @component
@@ -65,15 +66,10 @@ class ChainedScheduler(LRScheduler):
         self._last_lr = self.current_lrs()
 
     def state_dict(self):
-        state = {k: v for k, v in vars(self).items() if k not in ("optimizer", "schedulers")}
-        state["schedulers"] = [scheduler.state_dict() for scheduler in self.schedulers]
-        return state
+        return composite_state_dict(self)
 
     def load_state_dict(self, state):
-        state = dict(state)
-        for scheduler, saved in zip(self.schedulers, state.pop("schedulers")):
-            scheduler.load_state_dict(saved)
-        vars(self).update(state)
+        load_composite_state(self, state)
 
 
 @lamina.hookimpl

@@ -227,15 +227,33 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self):
-        state = {k: v for k, v in vars(self).items() if k not in ("optimizer", "schedulers")}
-        state["schedulers"] = [scheduler.state_dict() for scheduler in self.schedulers]
-        return state
+        return composite_state_dict(self)
 
     def load_state_dict(self, state):
-        state = dict(state)
-        for scheduler, saved in zip(self.schedulers, state.pop("schedulers")):
-            scheduler.load_state_dict(saved)
-        vars(self).update(state)
+        load_composite_state(self, state)
+
+
+def composite_state_dict(scheduler) -> dict:
+    """A schedule made of schedules: its own attributes, and each inner schedule's state."""
+    state = {k: v for k, v in vars(scheduler).items() if k not in ("optimizer", "schedulers")}
+    state["schedulers"] = [inner.state_dict() for inner in scheduler.schedulers]
+    return state
+
+
+def load_composite_state(scheduler, state: dict) -> None:
+    """Put back what `composite_state_dict` saved: only the attributes it declares, and one state
+    per inner schedule (a saved state for another chain is refused, not half applied)."""
+    saved = state.get("schedulers") if isinstance(state, dict) else None
+    if not isinstance(saved, list) or len(saved) != len(scheduler.schedulers):
+        raise ValueError(f"{type(scheduler).__name__}.load_state_dict: expected the states of "
+                         f"{len(scheduler.schedulers)} schedules, got {saved!r:.60}")
+    own = [key for key in composite_state_dict(scheduler) if key != "schedulers"]
+    missing = [key for key in own if key not in state]
+    if missing:
+        raise ValueError(f"{type(scheduler).__name__}.load_state_dict: the state has no {', '.join(missing)}")
+    for inner, inner_state in zip(scheduler.schedulers, saved):
+        inner.load_state_dict(inner_state)
+    vars(scheduler).update((key, state[key]) for key in own)
 
 
 def _restart(scheduler):

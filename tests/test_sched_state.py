@@ -173,3 +173,16 @@ def test_config_leaves_out_state():
     schedule.step()
     assert lamina.config_of(schedule) == {"T_max": 10, "eta_min": 0.01}
     assert repr(schedule) == "CosineAnnealingLR(T_max=10, eta_min=0.01)"
+
+
+@pytest.mark.parametrize("kind", ["SequentialLR", "ChainedScheduler"])
+def test_a_composite_schedule_restores_only_what_it_saved(kind):
+    S = lamina.optim.lr_scheduler
+    opt = lamina.optim.SGD([lamina.Parameter(lamina.ones(1, 1))], lr=0.1)
+    inner = [S.StepLR(opt, step_size=2), S.ExponentialLR(opt, gamma=0.9)]
+    chain = S.SequentialLR(opt, inner, milestones=[3]) if kind == "SequentialLR" else S.ChainedScheduler(inner)
+    state = chain.state_dict()
+    with pytest.raises(ValueError, match=f"{kind}.load_state_dict: expected the states of 2 schedules"):
+        chain.load_state_dict({**state, "schedulers": state["schedulers"][:1]})
+    chain.load_state_dict({**state, "path": "victim.json", "optimizer": None})  # keys it never saved: ignored
+    assert not hasattr(chain, "path") and chain.optimizer is opt
