@@ -215,3 +215,8 @@ def test_fewer_model_outputs_than_classes_is_one_line_not_an_index_error(tmp_pat
         '[optimizer]\nname = "Adam"\n[trainer]\nmax_epochs = 1\n'
     )
     assert "outside 0..1" in one_line_error(lamina_cli("train", "run.toml", cwd=tmp_path))
+
+
+def test_a_dataset_sample_count_is_bounded_before_generating(tmp_path):
+    (tmp_path / "run.toml").write_text(SMALL.replace("n = 40", "n = 100000000000000000000000000"))
+    assert "n = 100000000000000000000000000" in one_line_error(lamina_cli("train", "run.toml", cwd=tmp_path))

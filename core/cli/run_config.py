@@ -156,6 +156,18 @@ def build_model(section: dict, where: str) -> Sequential:
 MAX_MODEL_VALUES = 1 << 25
 
 
+# A generated dataset's integer arguments (its sample count, above all) are bounded the same way.
+MAX_DATASET_VALUES = 1 << 24
+
+
+def _check_dataset_size(section, where):
+    if isinstance(section, dict):
+        for key, value in section.items():
+            if type(value) is int and value > MAX_DATASET_VALUES and key != "seed":  # a seed is no size
+                raise ConfigError(f"{where}: {key} = {value} is more than a generated dataset may ask for "
+                                  f"({MAX_DATASET_VALUES})")
+
+
 def _check_model_size(layers, where):
     total = 0
     for index, layer in enumerate(layers):
@@ -217,6 +229,7 @@ def check_arguments(factory, arguments, where):
 def build_loaders(section: dict, where: str):
     """Train, validation and test loaders over the dataset's rows, in that order."""
     check_keys(section, DATA_KEYS, where)
+    _check_dataset_size(section.get("dataset"), f"{where} dataset")
     dataset = build_component("datasets", section.get("dataset"), f"{where} dataset")
     if not (
         isinstance(dataset, tuple) and len(dataset) == 2 and all(isinstance(t, Tensor) for t in dataset)
