@@ -71,7 +71,8 @@ class Monitor:
 
     def read(self, logs):
         if self.name not in logs:
-            hint = "; pass a val_loader to fit" if self.name.startswith("val_") else ""
+            hint = ("; give fit a val_loader, or, with `lamina train`, set [data] validation_size in the run config"
+                    ) if self.name.startswith("val_") else ""
             raise ValueError(
                 f"{type(self.owner).__name__}(monitor={self.name!r}): the epoch logs have no "
                 f"{self.name!r}, only {', '.join(sorted(logs))}{hint}"

@@ -28,7 +28,8 @@ def _import_numpy():
         import numpy
     except ImportError:
         raise MissingNumpyError(
-            "the numpy backend needs numpy, which is not installed: pip install lamina[numpy]"
+            "the numpy backend needs numpy, which is not installed: pip install numpy threadpoolctl "
+            "(or, in a lamina checkout, pip install -e '.[numpy]')"
         ) from None
     return numpy
 

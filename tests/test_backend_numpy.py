@@ -351,7 +351,8 @@ def test_without_numpy_the_plugin_imports_and_asking_for_it_says_how_to_install(
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.delitem(sys.modules, "lamina.plugins.numpy_backend")
     plugin = importlib.import_module("lamina.plugins.numpy_backend")  # imports without numpy
-    expected = "the numpy backend needs numpy, which is not installed: pip install lamina[numpy]"
+    expected = ("the numpy backend needs numpy, which is not installed: pip install numpy threadpoolctl "
+                "(or, in a lamina checkout, pip install -e '.[numpy]')")
     with pytest.raises(lamina.LaminaError) as error:
         plugin.NumpyBackend()
     assert str(error.value) == expected

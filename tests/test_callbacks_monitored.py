@@ -181,7 +181,7 @@ def test_a_restored_run_that_never_stopped_early_still_ends_on_its_best_weights(
 
 def test_a_missing_monitor_names_the_logged_keys_and_bad_arguments_are_refused():
     with pytest.raises(ValueError, match=r"EarlyStopping\(monitor='val_loss'\): the epoch logs have no 'val_loss', "
-                                         r"only loss, lr, score; pass a val_loader to fit"):
+                                         r"only loss, lr, score; give fit a val_loader, or, with `lamina train`, set \[data\] validation_size"):
         run([1.0, 2.0], EarlyStopping())
     with pytest.raises(ValueError, match=r"EarlyStopping\(patience=-1\)"):
         EarlyStopping(patience=-1)
