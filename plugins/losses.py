@@ -7,6 +7,29 @@ from lamina.module import REDUCTIONS, Loss
 from lamina.tensors import Tensor
 
 
+def times_upstream(loss, grad, upstream, shape):
+    """dL/d(prediction) times the gradient arriving at the loss's output, as torch's
+    `loss.backward(gradient=...)`: with reduction="none" one value per loss (per-sample weights,
+    shaped like the losses), otherwise one number. None leaves the gradient as it is."""
+    if upstream is None:
+        return grad
+    name = type(loss).__name__
+    if loss.reduction == "none":
+        if not isinstance(upstream, Tensor) or upstream.shape != shape:
+            got = upstream.shape if isinstance(upstream, Tensor) else type(upstream).__name__
+            raise ShapeError(
+                f"{name}(reduction='none').backward(grad) needs grad shaped like the losses, {shape}, got {got}"
+            )
+        return grad * upstream.to(grad.backend)
+    if isinstance(upstream, Tensor) and upstream.numel() == 1:
+        upstream = upstream.item()
+    if isinstance(upstream, bool) or not isinstance(upstream, (int, float)):
+        raise TypeError(
+            f"{name}(reduction={loss.reduction!r}).backward(grad) takes one number, got {type(upstream).__name__}"
+        )
+    return grad * float(upstream)
+
+
 @component
 class MSELoss(Loss):
     """Mean squared error: mean((prediction - target)^2)."""
@@ -18,29 +41,9 @@ class MSELoss(Loss):
         self.difference = prediction - target
         return self.reduce(self.difference ** 2)
 
-    def backward(self):
-        return self.difference * (2.0 * self.reduction_scale(self.difference.numel()))
-
-
-@component
-class BCELoss(Loss):
-    """Binary cross-entropy of probabilities: -(t log p + (1 - t) log(1 - p)).
-
-    p is clipped to [eps, 1 - eps] (as in the lesson) so that a saturated Sigmoid never gives
-    log(0); the gradient uses PyTorch's form (p - t) / (p (1 - p))."""
-
-    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
-    eps: float = 1e-7
-
-    def forward(self, prediction, target):
-        self.check_same_shape(prediction, target)
-        p = prediction.clamp(self.eps, 1.0 - self.eps)
-        self.p, self.target = p, target
-        return self.reduce(-(target * p.log() + (1.0 - target) * (1.0 - p).log()))
-
-    def backward(self):
-        p, t = self.p, self.target
-        return (p - t) / ((1.0 - p) * p) * self.reduction_scale(p.numel())
+    def backward(self, grad=None):
+        d = self.difference
+        return times_upstream(self, d * (2.0 * self.reduction_scale(d.numel())), grad, d.shape)
 
 
 @component
@@ -54,8 +57,9 @@ class L1Loss(Loss):
         self.difference = prediction - target
         return self.reduce(self.difference.abs())
 
-    def backward(self):
-        return self.difference.sign() * self.reduction_scale(self.difference.numel())
+    def backward(self, grad=None):
+        d = self.difference
+        return times_upstream(self, d.sign() * self.reduction_scale(d.numel()), grad, d.shape)
 
 
 @component
@@ -75,9 +79,9 @@ class HuberLoss(Loss):
         linear = (size - 0.5 * self.delta) * self.delta
         return self.reduce(lamina.where(size <= self.delta, quadratic, linear))
 
-    def backward(self):
+    def backward(self, grad=None):
         d = self.difference
-        return d.clamp(-self.delta, self.delta) * self.reduction_scale(d.numel())
+        return times_upstream(self, d.clamp(-self.delta, self.delta) * self.reduction_scale(d.numel()), grad, d.shape)
 
 
 def weight_list(name):
@@ -113,6 +117,60 @@ def column_weights(loss, name, values, prediction, unit, broadcast=False):
     return lamina.tensor([values]).to(prediction.backend)
 
 
+def check_probabilities(loss, prediction, target):
+    """Refuse what PyTorch's BCELoss refuses, values outside [0, 1], in one line that says which
+    side is wrong and what to use instead."""
+    name, columns = type(loss).__name__, prediction.shape[1]
+    width = f"{columns} output{'s' if columns != 1 else ''}"
+    low, high = prediction.min(), prediction.max()
+    if not (0.0 <= low and high <= 1.0):
+        value = low if not 0.0 <= low else high
+        raise ValueError(
+            f"{name} predictions must be probabilities in [0, 1], got {value} from a model with {width}; "
+            "end the model with Sigmoid, or give the logits to BCEWithLogitsLoss"
+        )
+    low, high = target.min(), target.max()
+    if not (0.0 <= low and high <= 1.0):
+        value = low if not 0.0 <= low else high
+        hint = ""
+        if float(high).is_integer() and high > 1.0 and low >= 0.0:
+            classes = int(high) + 1
+            hint = f"; for {classes} classes use CrossEntropyLoss with {classes} outputs, one per class"
+        raise ValueError(f"{name} targets must be in [0, 1], got {value} for a model with {width}{hint}")
+
+
+@component
+class BCELoss(Loss):
+    """Binary cross-entropy of probabilities: -w (t log p + (1 - t) log(1 - p)).
+
+    p is clipped to [eps, 1 - eps] (as in the lesson) so that a saturated Sigmoid never gives
+    log(0); the gradient uses PyTorch's form w (p - t) / (p (1 - p)). `weight` (one number per
+    column, or one for all) rescales each column's loss and is broadcast over the batch, as
+    PyTorch's; the mean still divides by the number of elements."""
+
+    weight: list | None = field(default=None, converter=weight_list("BCELoss weight"))
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+    eps: float = 1e-7
+
+    def forward(self, prediction, target):
+        self.check_same_shape(prediction, target)
+        check_probabilities(self, prediction, target)
+        p = prediction.clamp(self.eps, 1.0 - self.eps)
+        self.p, self.target = p, target
+        self.column_weight = column_weights(self, "weight", self.weight, prediction, "columns", broadcast=True)
+        losses = -(target * p.log() + (1.0 - target) * (1.0 - p).log())
+        if self.column_weight is not None:
+            losses = losses * self.column_weight
+        return self.reduce(losses)
+
+    def backward(self, grad=None):
+        p, t = self.p, self.target
+        slope = (p - t) / ((1.0 - p) * p)
+        if self.column_weight is not None:
+            slope = slope * self.column_weight
+        return times_upstream(self, slope * self.reduction_scale(p.numel()), grad, p.shape)
+
+
 @component
 class BCEWithLogitsLoss(Loss):
     """Sigmoid then binary cross-entropy in one stable step, on logits x:
@@ -144,16 +202,27 @@ class BCEWithLogitsLoss(Loss):
             losses = losses * self.column_weight
         return self.reduce(losses)
 
-    def backward(self):
+    def backward(self, grad=None):
         x, t = self.x, self.target
         s = x.sigmoid()
         if self.positive_scale is None:
-            grad = s - t
+            slope = s - t
         else:
-            grad = (1.0 - t) - self.positive_scale * (1.0 - s)
+            slope = (1.0 - t) - self.positive_scale * (1.0 - s)
         if self.column_weight is not None:
-            grad = grad * self.column_weight
-        return grad * self.reduction_scale(x.numel())
+            slope = slope * self.column_weight
+        return times_upstream(self, slope * self.reduction_scale(x.numel()), grad, x.shape)
+
+
+def check_one_output_per_class(loss, prediction):
+    """A one-output model's log-softmax is always 0, so it would train at loss 0 and learn nothing;
+    PyTorch accepts it silently, lamina refuses it."""
+    if prediction.shape[1] < 2:
+        raise ShapeError(
+            f"{type(loss).__name__} got a prediction of shape {prediction.shape}, 1 output per sample: "
+            "a classifier needs one output per class (at least 2); for a yes/no target use "
+            "BCEWithLogitsLoss, or Sigmoid then BCELoss"
+        )
 
 
 def class_indices(loss, prediction, target):
@@ -161,6 +230,7 @@ def class_indices(loss, prediction, target):
     naming the loss for a wrong count, a non-integer or an out-of-range class."""
     name = type(loss).__name__
     rows, classes = prediction.shape
+    check_one_output_per_class(loss, prediction)
     if isinstance(target, Tensor):
         if target.shape[1] != 1:
             raise ShapeError(
@@ -182,8 +252,8 @@ def class_indices(loss, prediction, target):
         index = int(value)
         if index != loss.ignore_index and not 0 <= index < classes:
             raise IndexError(
-                f"{name} target {i} is class {index}, outside 0..{classes - 1} "
-                f"(the prediction has {classes} classes)"
+                f"{name} target {i} is class {index}, outside 0..{classes - 1}: the model has "
+                f"{classes} outputs, one per class, so {classes} classes"
             )
         indices.append(index)
     return indices
@@ -216,8 +286,10 @@ class _ClassificationLoss(Loss):
         return self.reduce(losses)
 
     def _row_scale(self, count):
+        # With nothing counted the mean is nan, but no sample contributes to it, so the
+        # gradient is zero, as PyTorch's: a nan here would turn every weight into nan.
         if self.reduction == "mean":
-            return 1.0 / count if count else float("nan")
+            return 1.0 / count if count else 0.0
         return 1.0
 
 
@@ -241,8 +313,9 @@ class NLLLoss(_ClassificationLoss):
         self.count = self.chosen.sum()
         return self._reduce_rows((prediction * self.chosen).sum(1) * -1.0, self.count)
 
-    def backward(self):
-        return self.chosen * (-self._row_scale(self.count))
+    def backward(self, grad=None):
+        chosen = self.chosen
+        return times_upstream(self, chosen * (-self._row_scale(self.count)), grad, (len(chosen), 1))
 
 
 @component
@@ -266,6 +339,7 @@ class CrossEntropyLoss(_ClassificationLoss):
     label_smoothing: float = field(default=0.0, validator=[number, in_range(0, 1)])
 
     def forward(self, prediction, target):
+        check_one_output_per_class(self, prediction)
         rows, classes = prediction.shape
         weights = self._class_weights(prediction)
         if isinstance(target, Tensor) and target.shape == prediction.shape:
@@ -282,10 +356,10 @@ class CrossEntropyLoss(_ClassificationLoss):
         self.log_probs = prediction.log_softmax(1)
         return self._reduce_rows((self.log_probs * self.distribution).sum(1) * -1.0, self.count)
 
-    def backward(self):
+    def backward(self, grad=None):
         q = self.distribution
-        grad = self.log_probs.exp() * q.sum(1) - q
-        return grad * self._row_scale(self.count)
+        slope = self.log_probs.exp() * q.sum(1) - q
+        return times_upstream(self, slope * self._row_scale(self.count), grad, (len(q), 1))
 
 
 @lamina.hookimpl

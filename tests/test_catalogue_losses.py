@@ -23,6 +23,10 @@ def logits_and_binary_targets():
     return lamina.randn(ROWS, 3) * 3.0, (lamina.rand(ROWS, 3) > 0.5) * 1.0
 
 
+def probability_pair():
+    return lamina.rand(ROWS, 3, 0.05, 0.95), lamina.rand(ROWS, 3)
+
+
 def index_column(ignored_row=None):
     indices = [float(i % CLASSES) for i in (3, 0, 2, 1, 1, 3)]
     if ignored_row is not None:
@@ -41,6 +45,17 @@ def as_list(column):
 # name -> (lamina loss factory, torch loss factory, data builder, prediction transform for torch)
 # The data builder returns (prediction, target); the target is a Tensor or a list of ints.
 CASES = {
+    "bce": (lambda r: nn.BCELoss(reduction=r), lambda t, r: t.nn.BCELoss(reduction=r), probability_pair),
+    "bce_weight": (
+        lambda r: nn.BCELoss(weight=[0.3, 1.0, 2.0], reduction=r),
+        lambda t, r: t.nn.BCELoss(weight=t.tensor([0.3, 1.0, 2.0]), reduction=r),
+        probability_pair,
+    ),
+    "bce_one_weight": (
+        lambda r: nn.BCELoss(weight=[2.5], reduction=r),
+        lambda t, r: t.nn.BCELoss(weight=t.tensor([2.5]), reduction=r),
+        probability_pair,
+    ),
     "l1": (lambda r: nn.L1Loss(reduction=r), lambda t, r: t.nn.L1Loss(reduction=r), regression_pair),
     "huber": (lambda r: nn.HuberLoss(reduction=r), lambda t, r: t.nn.HuberLoss(reduction=r), regression_pair),
     "huber_delta_0.7": (
@@ -259,3 +274,108 @@ def test_weight_counts_must_match_the_columns():
 def test_weights_accept_a_row_tensor_and_stay_plain_data_in_the_config():
     loss = nn.CrossEntropyLoss(weight=lamina.tensor([[1.0, 2.0]]))
     assert lamina.config_of(loss) == {"weight": [1.0, 2.0], "ignore_index": -100, "reduction": "mean", "label_smoothing": 0.0}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_backward_scales_by_an_upstream_gradient_as_pytorch(torch, case):
+    """loss.backward(grad) with reduction="none": per-sample weights, as torch's loss.backward(gradient=w)."""
+    make, make_torch, data = CASES[case]
+    prediction, target = data()
+    loss = make("none")
+    each = loss(prediction, target)
+    weights = lamina.rand(*each.shape, 0.1, 3.0)
+    grad = loss.backward(weights)
+
+    p = to_torch(torch, prediction).requires_grad_()
+    expected = make_torch(torch, "none")(p, torch_target(torch, target, prediction))
+    expected.backward(gradient=to_torch(torch, weights).reshape(expected.shape))
+    assert_close(grad, p.grad)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_backward_of_a_reduced_loss_takes_one_number(reduction):
+    prediction, target = regression_pair()
+    loss = nn.MSELoss(reduction=reduction)
+    loss(prediction, target)
+    assert_close(loss.backward(2.5), loss.backward() * 2.5, tol=1e-15)
+    with pytest.raises(TypeError, match=r"backward\(grad\) takes one number, got Tensor"):
+        loss.backward(lamina.ones(ROWS, 3))
+
+
+def test_backward_grad_must_be_shaped_like_the_losses():
+    loss = nn.CrossEntropyLoss(reduction="none")
+    loss(lamina.randn(3, 4), [0, 1, 2])
+    with pytest.raises(lamina.ShapeError, match=r"needs grad shaped like the losses, \(3, 1\), got \(3, 4\)"):
+        loss.backward(lamina.ones(3, 4))
+
+
+@pytest.mark.parametrize(
+    "prediction, target, message",
+    [
+        ([[1.2], [0.5]], [[1.0], [0.0]], r"predictions must be probabilities in \[0, 1\], got 1.2 from a model with 1 output;"),
+        ([[-0.1, 0.5]], [[1.0, 0.0]], r"predictions must be probabilities in \[0, 1\], got -0.1 from a model with 2 outputs"),
+        ([[0.2], [0.5], [0.7]], [[2.0], [0.0], [1.0]], r"targets must be in \[0, 1\], got 2.0 for a model with 1 output; "
+         "for 3 classes use CrossEntropyLoss with 3 outputs, one per class"),
+        ([[0.2], [0.5]], [[-0.5], [0.0]], r"targets must be in \[0, 1\], got -0.5 for a model with 1 output$"),
+    ],
+)
+def test_bce_refuses_values_outside_0_1_as_pytorch(torch, prediction, target, message):
+    with pytest.raises(ValueError, match="BCELoss " + message):
+        nn.BCELoss()(lamina.tensor(prediction), lamina.tensor(target))
+    with pytest.raises(RuntimeError, match="should be between 0 and 1"):
+        torch.nn.BCELoss()(torch.tensor(prediction), torch.tensor(target))
+
+
+@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss(), nn.NLLLoss()], ids=["cross_entropy", "nll"])
+@pytest.mark.parametrize("target", [[0, 0, 0], lamina.zeros(3, 1)], ids=["list", "column"])
+def test_a_one_output_classifier_is_refused(loss, target):
+    # PyTorch trains it at loss 0 and learns nothing; lamina says why in one line.
+    with pytest.raises(lamina.ShapeError, match=r"shape \(3, 1\), 1 output per sample: a classifier needs one output per class"):
+        loss(lamina.randn(3, 1), target)
+
+
+def test_out_of_range_classes_name_the_class_count_and_output_width(torch):
+    with pytest.raises(IndexError, match="target 1 is class 5, outside 0..3: the model has 4 outputs, one per class, so 4 classes"):
+        nn.CrossEntropyLoss()(lamina.randn(3, 4), [0, 5, 1])
+    with pytest.raises(IndexError, match="out of bounds"):
+        torch.nn.CrossEntropyLoss()(torch.randn(3, 4), torch.tensor([0, 5, 1]))
+
+
+ALL_IGNORED = {
+    "nll": (lambda r: nn.NLLLoss(reduction=r), lambda t, r: t.nn.NLLLoss(reduction=r)),
+    "nll_weighted": (
+        lambda r: nn.NLLLoss(weight=[0.5, 2.0, 1.0, 3.0], reduction=r),
+        lambda t, r: t.nn.NLLLoss(weight=t.tensor([0.5, 2.0, 1.0, 3.0]), reduction=r),
+    ),
+    "cross_entropy": (lambda r: nn.CrossEntropyLoss(reduction=r), lambda t, r: t.nn.CrossEntropyLoss(reduction=r)),
+    "cross_entropy_smoothed": (
+        lambda r: nn.CrossEntropyLoss(reduction=r, label_smoothing=0.2),
+        lambda t, r: t.nn.CrossEntropyLoss(reduction=r, label_smoothing=0.2),
+    ),
+}
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", ALL_IGNORED)
+def test_every_target_ignored_gives_pytorchs_loss_and_a_zero_gradient(torch, case, reduction):
+    make, make_torch = ALL_IGNORED[case]
+    prediction, target = lamina.randn(ROWS, CLASSES), [-100] * ROWS
+    loss = make(reduction)
+    value = loss(prediction, target)
+    grad = loss.backward()
+
+    p = to_torch(torch, prediction).requires_grad_()
+    expected = make_torch(torch, reduction)(p, torch.tensor(target))
+    expected.sum().backward()
+    assert grad.tolist() == [[0.0] * CLASSES] * ROWS == p.grad.tolist()
+    if reduction == "mean":
+        assert value != value and expected.item() != expected.item()  # nan, as PyTorch
+    elif reduction == "sum":
+        assert value == expected.item() == 0.0
+    else:
+        assert value.tolist() == expected.detach().reshape(ROWS, 1).tolist()
+
+
+def test_bce_weight_is_plain_data_in_the_config():
+    assert lamina.config_of(nn.BCELoss(weight=lamina.tensor([[1.0, 2.0]]))) == {
+        "weight": [1.0, 2.0], "reduction": "mean", "eps": 1e-7}
