@@ -197,6 +197,8 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             trainer.should_stop = True
+            trainer.stop_reason = (f"EarlyStopping stopped it after epoch {epoch}: {self.monitor} had not "
+                                   f"improved for {self.wait} epochs")
 
     def on_fit_end(self, trainer):
         if self.restore_best_weights and self.best_weights is not None:

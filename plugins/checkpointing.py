@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 
 import lamina
@@ -71,8 +72,10 @@ class ModelCheckpoint(Callback):
         self.last_path = None
         self._ctrl_c = CtrlCAtTheNextStep()
         self._steps_before_batch = 0
+        self._written = None  # (epoch, stopped) of this fit's last write
 
     def on_fit_start(self, trainer):
+        self._written = None
         self._ctrl_c.install()
 
     def on_epoch_start(self, trainer, epoch):
@@ -89,6 +92,11 @@ class ModelCheckpoint(Callback):
 
     def on_fit_end(self, trainer):
         self._ctrl_c.remove()
+        # A callback after this one (EarlyStopping) may have ended the run in the epoch just written:
+        # write it again, so the file says the run is over and resuming it does not train on.
+        if trainer.should_stop and self._written == (trainer.epoch, False):
+            save_checkpoint(trainer, self.last_path)
+            self._written = (trainer.epoch, True)
 
     def on_epoch_end(self, trainer, epoch, logs):
         if (epoch + 1) % self.every_n_epochs:
@@ -103,6 +111,7 @@ class ModelCheckpoint(Callback):
         path = self._format(epoch, logs)
         save_checkpoint(trainer, path)
         self.last_path = path
+        self._written = (epoch, trainer.should_stop)
         if self.best_epoch == epoch:
             self.best_path = path
 
@@ -139,7 +148,8 @@ class ModelCheckpoint(Callback):
 class ResumeFromCheckpoint(Callback):
     """Continue the run saved in `path` (a ModelCheckpoint file): before any other hook, the model,
     optimizer, scheduler, callbacks, progress and random generator are put back as saved, so the
-    run goes on bit-identically, from the end of an epoch or from the middle of one."""
+    run goes on bit-identically, from the end of an epoch or from the middle of one. A run that a
+    callback ended (EarlyStopping) is finished: resuming it says so in one line and trains nothing."""
 
     # Each fit check would need a checkpoint written by an earlier run: tests/test_trainer_resume.py
     # resumes real runs, killed at every point, and compares them with uninterrupted ones.
@@ -151,6 +161,13 @@ class ResumeFromCheckpoint(Callback):
 
     def on_fit_start(self, trainer):
         load_checkpoint(trainer, self.path)
+        stopped = getattr(trainer, "resumed_stopped_run", None)
+        if stopped is not None:
+            # The saved run is finished; an empty epoch range ends this fit with on_fit_end, as the run did.
+            trainer.epoch = trainer.max_epochs
+            trainer.should_stop, trainer.stop_reason = True, stopped
+            print(f"{self.path}: the run it holds is finished ({stopped}); nothing to resume, no training done",
+                  file=sys.stderr)
 
 
 @lamina.hookimpl

@@ -4,7 +4,8 @@ A checkpoint holds everything the rest of a run depends on: the model, the optim
 each callback's state, the Trainer's progress and the random generator. Taken at the end of an epoch
 (ModelCheckpoint) it resumes at the next epoch; taken after an optimizer step inside an epoch
 (Ctrl-C) it resumes at the next batch, and the Trainer replays the epoch's start so the run
-continues bit-identically.
+continues bit-identically. A checkpoint of a run a callback ended for good (EarlyStopping sets `stop_reason`) records why, in
+`trainer.stopped`; resuming it trains nothing (ResumeFromCheckpoint says so in one line).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def trainer_state(trainer) -> dict:
     """The run as plain data, Tensors and dicts of them (what `lamina.save` writes)."""
     epoch, batches_done = trainer.resume_point()
     progress = {"epoch": epoch, "batches_done": batches_done, "global_step": trainer.global_step}
+    if trainer.should_stop and trainer.stop_reason and not trainer.interrupted:
+        # A callback that gave a reason (EarlyStopping) ended the run for good: resuming must not train on.
+        progress["stopped"] = trainer.stop_reason
     if batches_done:
         progress["epoch_rng"] = trainer.epoch_rng_state
         progress["totals"] = {"sums": dict(trainer.totals.sums), "count": trainer.totals.count}
@@ -69,6 +73,10 @@ def restore_trainer(trainer, state: dict) -> None:
         trainer.totals.count = progress["totals"]["count"]
     set_rng_state(state["rng"])
     trainer.resumed = True
+    stopped = progress.get("stopped")
+    if stopped is not None and not isinstance(stopped, str):
+        raise ValueError(f"trainer.stopped: expected text saying why the run stopped, found {type(stopped).__name__}")
+    trainer.resumed_stopped_run = stopped
 
 
 def save_checkpoint(trainer, path) -> None:
