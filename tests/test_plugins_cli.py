@@ -25,7 +25,9 @@ def test_json_lists_each_plugin_with_distribution_version_status_and_components(
     assert plugins["swish_b"] == {
         "name": "swish_b", "distribution": "lamina-fixture-swish-b", "version": "2.3.0",
         "status": "loaded", "error": "", "components": {"modules": ["Swish"]},
+        "descriptions": {"modules": {"Swish": "x / (1 + e^-x)"}},
     }
+    assert plugins["lamina.optimizers"]["descriptions"]["optimizers"]["SGD"]
     assert plugins["broken_on_import"]["status"] == "failed"
     assert plugins["broken_on_import"]["error"].startswith("RuntimeError: lamina_fixture_broken.on_import")
     assert plugins["broken_on_import"]["components"] == {}
@@ -57,7 +59,18 @@ def test_table_has_one_row_per_plugin(site, capsys):
     # the columns line up: every row's status starts where the header's does
     status_column = lines[0].index("STATUS")
     statuses = [lines[i][status_column:].split()[0] for name, i in rows.items() if name != "PLUGIN"]
-    assert set(statuses) == {"loaded", "failed"} and len(statuses) == len(lines) - 1 - 4  # 4 reason lines
+    described = sum(len(p["components"].get(kind, ())) for p in json.loads(run(capsys, "plugins", "--json")[1])
+                    for kind in p["components"])
+    assert set(statuses) == {"loaded", "failed"} and len(statuses) == len(lines) - 1 - 4 - described  # 4 reasons
+
+
+def test_the_table_describes_each_component_on_one_line_of_its_own(site, capsys):
+    site("lamina-fixture-swish-a")
+    lines = run(capsys, "plugins")[1].splitlines()
+    swish = lines.index(next(line for line in lines if line.startswith("swish_a ")))
+    assert lines[swish + 1] == "    modules.Swish: x * sigmoid(x)."
+    assert "    optimizers.SGD: " in "\n".join(lines)
+    assert all("\x1b" not in line for line in lines)
 
 
 def test_strict_mode_makes_the_command_fail_in_one_line(site, capsys, monkeypatch):

@@ -1,11 +1,14 @@
 """`lamina plugins [--json]`: every plugin found, its distribution and version, whether it loaded
-(or was blocked, or failed, and why), and the components it provides by kind."""
+(or was blocked, or failed, and why), and the components it provides by kind, each with its
+description (the first line of its docstring, or the one its Record gives)."""
 
 from __future__ import annotations
 
 import json
 
 from lamina.cli.messages import one_line, printable
+from lamina.component import registry
+from lamina.errors import LaminaError
 from lamina.plugin_system.manager import plugin_manager
 
 
@@ -18,14 +21,25 @@ def add_parser(commands):
 
 def run(args):
     plugins = [plugin.as_dict() for plugin in plugin_manager().plugins]
+    for plugin in plugins:
+        plugin["descriptions"] = {kind: {name: description(kind, name) for name in names}
+                                  for kind, names in plugin["components"].items()}
     if args.json:
         print(json.dumps(plugins, indent=2))
     else:
         print(table(plugins))
 
 
+def description(kind, name) -> str:
+    try:
+        return registry().entry(kind, name).description or ""
+    except (LaminaError, LookupError):  # a name two plugins claim: the row's error says why
+        return ""
+
+
 def table(plugins: list[dict]) -> str:
-    """One row per plugin; why a plugin failed or was blocked goes on an indented line below it."""
+    """One row per plugin; why a plugin failed or was blocked goes on an indented line below it,
+    then one indented line per component with its description."""
     header = ("PLUGIN", "DISTRIBUTION", "VERSION", "STATUS", "PROVIDES")
     rows = [header]
     for plugin in plugins:
@@ -39,4 +53,7 @@ def table(plugins: list[dict]) -> str:
         reason = plugins[index - 1]["error"] if index else ""
         if reason:
             lines.append(f"    {one_line(reason)}")
+        for kind, described in (plugins[index - 1].get("descriptions", {}) if index else {}).items():
+            for name, text in described.items():  # names and descriptions come from plugins: one line each
+                lines.append(f"    {printable(kind)}.{printable(name)}" + (f": {one_line(text)}" if text else ""))
     return "\n".join(lines)
