@@ -3,12 +3,22 @@
 import math
 
 import lamina
-from lamina.component import component, field, integer, number, one_of
+from lamina.component import boolean, component, field, integer, number, one_of
 from lamina.nn import Module
 
 
+def inplace_field():
+    """PyTorch's `inplace=`: kept in the config so a PyTorch call carries over, never acted on,
+    because backward reads the input (or output) this module kept from forward."""
+    return field(default=False, validator=boolean)
+
+
+@component
 class ReLU(Module):
-    """max(0, x); the gradient passes where x > 0."""
+    """max(0, x); the gradient passes where x > 0. inplace= is accepted for PyTorch
+    compatibility; lamina never modifies its input in place."""
+
+    inplace: bool = inplace_field()
 
     def forward(self, x):
         self.x = x  # the mask is built by backward, so evaluation never pays for it
@@ -52,9 +62,11 @@ class Identity(Module):
 
 @component
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope * x otherwise; d/dx = 1 or negative_slope."""
+    """x for x > 0, negative_slope * x otherwise; d/dx = 1 or negative_slope.
+    inplace= is accepted for PyTorch compatibility; lamina never modifies its input in place."""
 
     negative_slope: float = field(default=0.01, validator=number)
+    inplace: bool = inplace_field()
 
     def forward(self, x):
         self.slope = lamina.where(x > 0.0, 1.0, self.negative_slope)
@@ -66,9 +78,11 @@ class LeakyReLU(Module):
 
 @component
 class ELU(Module):
-    """x for x > 0, alpha (e^x - 1) otherwise; d/dx = 1 or alpha e^x (alpha at 0, as PyTorch)."""
+    """x for x > 0, alpha (e^x - 1) otherwise; d/dx = 1 or alpha e^x (alpha at 0, as PyTorch).
+    inplace= is accepted for PyTorch compatibility; lamina never modifies its input in place."""
 
     alpha: float = field(default=1.0, validator=number)
+    inplace: bool = inplace_field()
 
     def forward(self, x):
         self.positive = x > 0.0
@@ -109,8 +123,12 @@ class GELU(Module):
         return grad * (self.cdf + x * density)
 
 
+@component
 class SiLU(Module):
-    """x sigmoid(x) (also called swish); d/dx = s (1 + x (1 - s))."""
+    """x sigmoid(x) (also called swish); d/dx = s (1 + x (1 - s)).
+    inplace= is accepted for PyTorch compatibility; lamina never modifies its input in place."""
+
+    inplace: bool = inplace_field()
 
     def forward(self, x):
         self.x = x

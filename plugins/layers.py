@@ -74,9 +74,13 @@ class Linear(Module):
 
 @component
 class Dropout(Module):
-    """Zero each input with probability p while training, scaling the rest by 1/(1-p)."""
+    """Zero each input with probability p while training, scaling the rest by 1/(1-p).
+    inplace= is accepted for PyTorch compatibility; lamina never modifies its input in place."""
 
     p: float = field(default=0.5, validator=[number, in_range(0, 1, high_inclusive=False)])
+    # Kept in the config so a PyTorch call carries over; forward always returns a new tensor,
+    # since the caller may still hold the input (to evaluate on it, or for a second loss).
+    inplace: bool = field(default=False, validator=boolean)
 
     def forward(self, x):
         if not self.training or self.p == 0:

@@ -26,6 +26,12 @@ MODULES = {
     "softmax_dim0": (lambda: nn.Softmax(dim=0), lambda t: t.nn.Softmax(dim=0)),
     "log_softmax": (lambda: nn.LogSoftmax(dim=1), lambda t: t.nn.LogSoftmax(dim=1)),
     "log_softmax_dim0": (lambda: nn.LogSoftmax(dim=0), lambda t: t.nn.LogSoftmax(dim=0)),
+    # inplace=True changes nothing in lamina; torch's in-place form cannot take a leaf that
+    # needs a gradient, so the reference is its out-of-place form (the same function).
+    "relu_inplace": (lambda: nn.ReLU(inplace=True), lambda t: t.nn.ReLU()),
+    "leaky_relu_inplace": (lambda: nn.LeakyReLU(0.2, True), lambda t: t.nn.LeakyReLU(0.2)),
+    "elu_inplace": (lambda: nn.ELU(alpha=0.7, inplace=True), lambda t: t.nn.ELU(alpha=0.7)),
+    "silu_inplace": (lambda: nn.SiLU(inplace=True), lambda t: t.nn.SiLU()),
     "layer_norm": (lambda: nn.LayerNorm(4), lambda t: t.nn.LayerNorm(4)),
     "layer_norm_no_bias": (lambda: nn.LayerNorm((4,), bias=False), lambda t: t.nn.LayerNorm((4,), bias=False)),
     "layer_norm_no_affine": (
@@ -139,3 +145,42 @@ def test_tensor_softmax_methods_match_pytorch(torch, dim):
 def test_tensor_softmax_methods_name_a_bad_dim(method):
     with pytest.raises(ValueError, match=f"{method}: dim must be 0 or 1 for a 2-D tensor, got None"):
         getattr(lamina.randn(2, 3), method)(None)
+
+
+INPLACE = {
+    "ReLU": lambda t: t.nn.ReLU(inplace=True),
+    "LeakyReLU": lambda t: t.nn.LeakyReLU(inplace=True),
+    "ELU": lambda t: t.nn.ELU(inplace=True),
+    "SiLU": lambda t: t.nn.SiLU(inplace=True),
+    "Dropout": lambda t: t.nn.Dropout(inplace=True).eval(),
+}
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace_is_accepted_and_leaves_the_input_alone(torch, name):
+    module = getattr(nn, name)(inplace=True)
+    if name == "Dropout":
+        module.eval()
+    x = lamina.randn(4, 3) * 3.0
+    before = x.tolist()
+    out = module(x)
+    assert x.tolist() == before
+    assert_close(out, INPLACE[name](torch)(to_torch(torch, x)))
+    assert lamina.config_of(module)["inplace"] is True
+    assert "lamina never modifies its input in place" in type(module).__doc__
+
+
+def test_dropout_inplace_in_training_leaves_the_input_alone():
+    x = lamina.randn(50, 4)
+    before = x.tolist()
+    module = nn.Dropout(0.5, inplace=True)
+    out = module(x)
+    assert x.tolist() == before and out.tolist() != before
+    check_module_gradients(module, x)
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace_survives_save_and_load(tmp_path, name):
+    model = nn.Sequential(nn.Linear(3, 3), getattr(nn, name)(inplace=True))
+    lamina.save(model, tmp_path / "m.json")
+    assert lamina.load(tmp_path / "m.json")[1].inplace is True
