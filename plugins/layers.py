@@ -78,8 +78,8 @@ class Dropout(Module):
     inplace= is accepted for PyTorch compatibility; lamina never modifies its input in place."""
 
     p: float = field(default=0.5, validator=[number, in_range(0, 1, high_inclusive=False)])
-    # Kept in the config so a PyTorch call carries over; forward always returns a new tensor,
-    # since the caller may still hold the input (to evaluate on it, or for a second loss).
+    # Kept in the config so a PyTorch call carries over; forward never writes into x, since the
+    # caller may still hold it (to evaluate on it, or for a second loss).
     inplace: bool = field(default=False, validator=boolean)
 
     def forward(self, x):
@@ -94,22 +94,33 @@ class Dropout(Module):
         return grad if self.mask is None else grad * self.mask
 
 
+def momentum_or_none(instance, attribute, value):
+    if value is not None:
+        number(instance, attribute, value)
+        in_range(0, 1)(instance, attribute, value)
+
+
 @component
 class BatchNorm1d(Module):
     """Normalise each feature over the batch, then scale and shift (PyTorch's conventions:
-    running = (1 - momentum) * running + momentum * batch, unbiased variance for running_var)."""
+    running = (1 - momentum) * running + momentum * batch, unbiased variance for running_var).
+
+    momentum=None keeps a cumulative moving average instead: after the k-th batch, momentum is
+    1/k, so the running statistics are the plain mean of every batch's, as PyTorch's.
+    bias=False (keyword-only, as PyTorch) keeps the learned scale but not the shift."""
 
     num_features: int = field(validator=[integer, at_least(1)])
     eps: float = field(default=1e-5, validator=[number, in_range(0, float("inf"), low_inclusive=False)])
-    momentum: float = field(default=0.1, validator=[number, in_range(0, 1)])
+    momentum: float | None = field(default=0.1, validator=momentum_or_none)
     affine: bool = field(default=True, validator=boolean)
     track_running_stats: bool = field(default=True, validator=boolean)
+    has_bias: bool = field(default=True, alias="bias", validator=boolean, kw_only=True)
 
     def __attrs_post_init__(self):
         n = self.num_features
         if self.affine:
             self.weight = Parameter(lamina.ones(1, n))
-            self.bias = Parameter(lamina.zeros(1, n))
+            self.bias = Parameter(lamina.zeros(1, n)) if self.has_bias else None
         if self.track_running_stats:
             self.running_mean = Buffer(lamina.zeros(1, n))
             self.running_var = Buffer(lamina.ones(1, n))
@@ -128,11 +139,13 @@ class BatchNorm1d(Module):
             centered = x - mean
             variance = (centered ** 2).mean(0)  # biased: what the batch is normalised with
             if self.training and self.track_running_stats:
+                self.num_batches_tracked.add_(1.0)
                 m = self.momentum
+                if m is None:
+                    m = 1.0 / self.num_batches_tracked.item()
                 self.running_mean.copy_(self.running_mean * (1 - m) + mean * m)
                 unbiased = variance * (count / (count - 1))
                 self.running_var.copy_(self.running_var * (1 - m) + unbiased * m)
-                self.num_batches_tracked.add_(1.0)
         else:
             centered = x - self.running_mean
             variance = self.running_var
@@ -140,13 +153,15 @@ class BatchNorm1d(Module):
         self.x_hat = centered * self.inverse_std
         if not self.affine:
             return self.x_hat
-        return self.x_hat * self.weight + self.bias
+        out = self.x_hat * self.weight
+        return out if self.bias is None else out + self.bias
 
     def backward(self, grad):
         x_hat = self.x_hat
         if self.affine:
             self.weight.accumulate_grad((grad * x_hat).sum(0))
-            self.bias.accumulate_grad(grad.sum(0))
+            if self.bias is not None:
+                self.bias.accumulate_grad(grad.sum(0))
             grad = grad * self.weight
         if not self.batch_statistics:  # the running statistics are constants
             return grad * self.inverse_std

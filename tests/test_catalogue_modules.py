@@ -184,3 +184,65 @@ def test_inplace_survives_save_and_load(tmp_path, name):
     model = nn.Sequential(nn.Linear(3, 3), getattr(nn, name)(inplace=True))
     lamina.save(model, tmp_path / "m.json")
     assert lamina.load(tmp_path / "m.json")[1].inplace is True
+
+
+BATCH_NORMS = {
+    "cumulative": {"momentum": None},
+    "cumulative_no_bias": {"momentum": None, "bias": False},
+    "no_bias": {"bias": False},
+    "cumulative_no_affine": {"momentum": None, "affine": False},
+    "momentum_0.3_no_bias": {"momentum": 0.3, "bias": False},
+}
+
+
+@pytest.mark.parametrize("name", BATCH_NORMS)
+def test_batch_norm_arguments_match_pytorch_over_several_batches(torch, name):
+    kwargs = BATCH_NORMS[name]
+    bn, twin = nn.BatchNorm1d(4, **kwargs), torch.nn.BatchNorm1d(4, **kwargs)
+    randomise_parameters(bn)
+    assert list(bn.state_dict()) == list(twin.state_dict())
+    twin.load_state_dict({k: to_torch(torch, v).reshape(twin.state_dict()[k].shape) for k, v in bn.state_dict().items()})
+    for step in range(4):  # the cumulative average differs from momentum 0.1 from the second batch on
+        x, upstream = lamina.randn(8, 4) * (step + 1.0) + step, lamina.randn(8, 4)
+        tx = to_torch(torch, x).requires_grad_()
+        t_out = twin(tx)
+        t_out.backward(to_torch(torch, upstream))
+        assert_close(bn(x), t_out.detach())
+        assert_close(bn.backward(upstream), tx.grad)
+        for key, p in twin.named_parameters():
+            assert_close(getattr(bn, key).grad, p.grad.reshape(1, 4))
+        bn.zero_grad()
+        twin.zero_grad()
+    for key, value in twin.state_dict().items():
+        assert_close(bn.state_dict()[key], value.reshape(bn.state_dict()[key].shape).double())
+    bn.eval()
+    twin.eval()
+    x = lamina.randn(5, 4)
+    assert_close(bn(x), twin(to_torch(torch, x)).detach())
+
+
+@pytest.mark.parametrize("name", BATCH_NORMS)
+def test_batch_norm_arguments_pass_the_gradient_check(name):
+    bn = nn.BatchNorm1d(3, **BATCH_NORMS[name])
+    randomise_parameters(bn)
+    check_module_gradients(bn, lamina.randn(6, 3) * 2.0)
+
+
+def test_batch_norm_momentum_none_and_bias_survive_config_save_and_load(tmp_path):
+    bn = nn.BatchNorm1d(3, momentum=None, bias=False)
+    assert lamina.config_of(bn) == {"num_features": 3, "eps": 1e-5, "momentum": None, "affine": True,
+                                    "track_running_stats": True, "bias": False}
+    for _ in range(3):
+        bn(lamina.randn(5, 3))
+    lamina.save(nn.Sequential(bn), tmp_path / "m.json")
+    loaded = lamina.load(tmp_path / "m.json")[0]
+    assert (loaded.momentum, loaded.bias, loaded.has_bias) == (None, None, False)
+    assert loaded.state_dict().keys() == bn.state_dict().keys()
+    assert_close(loaded.running_mean, bn.running_mean, tol=0)
+
+
+def test_batch_norm_bias_is_keyword_only_as_in_pytorch():
+    with pytest.raises(TypeError):
+        nn.BatchNorm1d(3, 1e-5, 0.1, True, True, False)
+    with pytest.raises(TypeError, match="momentum must be a number"):
+        nn.BatchNorm1d(3, momentum="fast")
