@@ -102,6 +102,7 @@ def test_evaluate_on_a_csv_and_on_a_dataset(tmp_path, capsys):
     )
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Samples: 4"
+    assert lines.pop(1) == f"Rows: all 4 rows of {tmp_path / 'd.csv'}"
     assert lines[1].startswith("BCELoss: ")
     expected_loss = nn.BCELoss()(
         model(lamina.tensor([[1, 5], [-1, 5], [2, 0], [-3, 1]])), lamina.tensor([[1], [0], [0], [0]])
@@ -114,7 +115,8 @@ def test_evaluate_on_a_csv_and_on_a_dataset(tmp_path, capsys):
         == 0
     )
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "Samples: 500" and lines[2].startswith("mae: ")
+    assert lines[0] == "Samples: 500" and lines[1].startswith("Rows: all 500 rows of the dataset 'circle'")
+    assert lines[3].startswith("mae: ")
 
 
 def one_line_error(capsys, argv, status=1):

@@ -16,7 +16,9 @@ from lamina.cli import plugin_list
 from lamina.cli.csv_files import read_csv, write_csv
 from lamina.cli.messages import USER_ERRORS, one_line
 from lamina.cli.plugin_commands import PluginCommands
-from lamina.cli.run_config import build_model, build_run, default_config, read_config
+from lamina.cli.run_config import (
+    build_loaders, build_model, build_run, check_integer, default_config, read_config, table,
+)
 from lamina.cli.summary import format_dot, format_summary, summarize
 from lamina.errors import ConfigError
 from lamina.saving.formats import check_writable
@@ -109,12 +111,18 @@ def command_train(args):
 
 def add_evaluate(commands):
     parser = commands.add_parser(
-        "evaluate", help="a saved model's metrics on a CSV file or a registered dataset"
+        "evaluate", help="a saved model's metrics on a run's held-out rows, a CSV file or a registered dataset"
     )
     parser.add_argument("model", help="a model file written by lamina train --out or lamina.save")
-    parser.add_argument(
-        "--data", required=True, help="a CSV file (inputs, then target columns) or a dataset name"
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--config", help="the run config it was trained with: scores its held-out test rows ([data] test_size)"
     )
+    source.add_argument(
+        "--data", help="a CSV file (inputs, then target columns), or a dataset name: every row of it, "
+        "built with the dataset's default arguments, training rows included"
+    )
+    parser.add_argument("--seed", type=int, help="with --config: the seed the run used, if not the config's")
     parser.add_argument(
         "--targets", type=int, default=1, help="how many trailing CSV columns are targets (1)"
     )
@@ -127,21 +135,47 @@ def add_evaluate(commands):
 
 def command_evaluate(args):
     model = load_model(args.model)
-    inputs, targets = evaluation_data(args.data, args.targets)
+    # A model file records no run config, so which rows are scored is the user's choice, said in the output.
+    if args.config is not None:
+        inputs, targets, rows = held_out_rows(args.config, args.seed)
+    else:
+        inputs, targets = evaluation_data(args.data, args.targets)
+        rows = (f"all {len(inputs)} rows of {args.data}" if is_csv(args.data) else
+                f"all {len(inputs)} rows of the dataset {args.data!r} with its default arguments, training "
+                "rows included (a run's held-out rows: --config RUN.toml)")
     components = lamina.registry()
     metrics = {name: components.get("metrics", name) for name in args.metrics}
     model.eval()
     prediction = model(inputs)
     print(f"Samples: {len(inputs)}")
+    print(f"Rows: {one_line(rows)}")
     if args.loss:
         print(f"{args.loss}: {components.create('losses', args.loss)(prediction, targets):.6f}")
     for name, metric in metrics.items():
         print(f"{name}: {format_metric(name, metric(prediction, targets))}")
 
 
+def held_out_rows(path, seed=None):
+    """(inputs, targets, description) of the test rows `lamina train path` held out: the same dataset,
+    built after the same seed, split as its [data] table says."""
+    config = read_config(path)
+    seed = config.get("seed", 0) if seed is None else seed
+    check_integer(seed, f"{path}: seed")
+    lamina.manual_seed(seed)  # as build_run does: a dataset drawn from the generator comes out the same
+    _, _, test = build_loaders(table(config, "data", path), f"{path} [data]")
+    if test is None:
+        raise ConfigError(f"{path} [data]: no test_size, so the run held out no rows to score")
+    inputs, targets = test.dataset.tensors
+    return inputs, targets, f"the {len(inputs)} held-out test rows of {path} ([data] test_size, the last rows)"
+
+
+def is_csv(data):
+    return data.lower().endswith(".csv") or os.path.exists(data)
+
+
 def evaluation_data(data, target_columns):
     """(inputs, targets) from a CSV file's columns, or every row of a registered dataset."""
-    if data.lower().endswith(".csv") or os.path.exists(data):
+    if is_csv(data):
         table = read_csv(data)
         width = table.shape[1]
         if not 1 <= target_columns < width:
