@@ -379,3 +379,14 @@ def test_every_target_ignored_gives_pytorchs_loss_and_a_zero_gradient(torch, cas
 def test_bce_weight_is_plain_data_in_the_config():
     assert lamina.config_of(nn.BCELoss(weight=lamina.tensor([[1.0, 2.0]]))) == {
         "weight": [1.0, 2.0], "reduction": "mean", "eps": 1e-7}
+
+
+@pytest.mark.parametrize("make", [lambda: nn.CrossEntropyLoss(weight=[0.0, 1.0, 1.0, 1.0]),
+                                  lambda: nn.NLLLoss(weight=[0.0, 1.0, 1.0, 1.0])], ids=["cross_entropy", "nll"])
+def test_targets_that_all_weigh_zero_give_a_zero_gradient(make):
+    # PyTorch's gradient is nan here, which would turn every weight into nan on the next step;
+    # no sample counts, so lamina's is zero, as when every target is ignored.
+    loss = make()
+    value = loss(lamina.randn(3, CLASSES), [0, 0, 0])
+    assert value != value
+    assert loss.backward().tolist() == [[0.0] * CLASSES] * 3
