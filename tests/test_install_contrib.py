@@ -70,7 +70,9 @@ def plugins(venv, env=None):
 def test_lamina_plugins_lists_each_contrib_distribution_loaded(venv):
     listed = plugins(venv)
     assert listed["prelu"] == {"name": "prelu", "distribution": "lamina-prelu", "version": "0.1.0",
-                               "status": "loaded", "error": "", "components": {"modules": ["PReLU"]}}
+                               "status": "loaded", "error": "", "components": {"modules": ["PReLU"]},
+                               "descriptions": {"modules": {"PReLU": "ReLU with a learned slope for negative "
+                                                                     "inputs: one slope, or one per feature."}}}
     assert listed["adagrad"]["distribution"] == "lamina-adagrad" and listed["adagrad"]["version"] == "0.2.0"
     assert (listed["adagrad"]["status"], listed["adagrad"]["components"]) == ("loaded", {"optimizers": ["Adagrad"]})
     assert listed["jsonl"]["distribution"] == "lamina-jsonl" and listed["jsonl"]["version"] == "0.4.0"
