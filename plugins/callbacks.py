@@ -198,7 +198,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             trainer.should_stop = True
             trainer.stop_reason = (f"EarlyStopping stopped it after epoch {epoch}: {self.monitor} had not "
-                                   f"improved for {self.wait} epochs")
+                                   f"improved for {self.wait} epoch{'s' * (self.wait != 1)}")
 
     def on_fit_end(self, trainer):
         if self.restore_best_weights and self.best_weights is not None:

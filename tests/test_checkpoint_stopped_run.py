@@ -6,7 +6,7 @@ import lamina
 from lamina import nn, optim
 from lamina.data import DataLoader, TensorDataset
 
-REASON = "EarlyStopping stopped it after epoch 1: loss had not improved for 1 epochs"
+REASON = "EarlyStopping stopped it after epoch 1: loss had not improved for 1 epoch"
 
 
 def make_trainer(order, max_epochs=40):
