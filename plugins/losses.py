@@ -117,23 +117,31 @@ def column_weights(loss, name, values, prediction, unit, broadcast=False):
     return lamina.tensor([values]).to(prediction.backend)
 
 
+def _outside_0_1(values):
+    """The first value outside [0, 1], or None. Comparisons with nan are false on every backend, so
+    a nan passes and the loss is nan, which the Trainer reports (or TerminateOnNaN stops on) as a
+    diverged run; min() and max() would see it on numpy and, depending on where it is, not on Python."""
+    if not ((values < 0.0) + (values > 1.0)).sum():
+        return None
+    return next(v for row in values.tolist() for v in row if v < 0.0 or v > 1.0)
+
+
 def check_probabilities(loss, prediction, target):
     """Refuse what PyTorch's BCELoss refuses, values outside [0, 1], in one line that says which
     side is wrong and what to use instead."""
     name, columns = type(loss).__name__, prediction.shape[1]
     width = f"{columns} output{'s' if columns != 1 else ''}"
-    low, high = prediction.min(), prediction.max()
-    if not (0.0 <= low and high <= 1.0):
-        value = low if not 0.0 <= low else high
+    value = _outside_0_1(prediction)
+    if value is not None:
         raise ValueError(
             f"{name} predictions must be probabilities in [0, 1], got {value} from a model with {width}; "
             "end the model with Sigmoid, or give the logits to BCEWithLogitsLoss"
         )
-    low, high = target.min(), target.max()
-    if not (0.0 <= low and high <= 1.0):
-        value = low if not 0.0 <= low else high
+    value = _outside_0_1(target)
+    if value is not None:
+        high = target.max()
         hint = ""
-        if float(high).is_integer() and high > 1.0 and low >= 0.0:
+        if float(high).is_integer() and high > 1.0 and target.min() >= 0.0:
             classes = int(high) + 1
             hint = f"; for {classes} classes use CrossEntropyLoss with {classes} outputs, one per class"
         raise ValueError(f"{name} targets must be in [0, 1], got {value} for a model with {width}{hint}")

@@ -390,3 +390,10 @@ def test_targets_that_all_weigh_zero_give_a_zero_gradient(make):
     value = loss(lamina.randn(3, CLASSES), [0, 0, 0])
     assert value != value
     assert loss.backward().tolist() == [[0.0] * CLASSES] * 3
+
+
+def test_bce_lets_a_nan_prediction_through_to_a_nan_loss_on_every_backend():
+    # A diverged run: the Trainer (or TerminateOnNaN) reports the nan loss in one line.
+    for prediction in ([[0.3], [float("nan")]], [[float("nan")], [0.3]]):
+        value = nn.BCELoss()(lamina.tensor(prediction), lamina.tensor([[1.0], [0.0]]))
+        assert value != value
