@@ -215,3 +215,15 @@ def test_the_registry_loads_plugins_on_first_use():
     code = f"import lamina; lamina.nn.Linear; {LIST_PLUGIN_MODULES}"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'lamina.plugins.layers'" in out and "'lamina.plugins.optimizers'" in out
+
+
+def test_a_description_is_the_docstrings_whole_first_paragraph():
+    def wrapped():
+        """A summary that wraps
+        onto a second line.
+
+        Details nobody lists."""
+
+    from lamina.plugin_system.registry import as_record
+
+    assert as_record(wrapped).description == "A summary that wraps onto a second line."

@@ -45,8 +45,9 @@ def as_record(item) -> Record:
     if isinstance(item, tuple) and 2 <= len(item) <= 3:
         return Record(*item)
     if callable(item) and hasattr(item, "__name__"):
-        doc = (item.__doc__ or "").strip().splitlines()
-        return Record(item.__name__, item, doc[0] if doc else "")
+        # The docstring's first paragraph, not its first line: a summary may wrap.
+        summary = (item.__doc__ or "").strip().split("\n\n")[0]
+        return Record(item.__name__, item, " ".join(summary.split()))
     raise TypeError(f"a plugin hook returned {item!r}; expected a Record, a (name, factory) pair or a class")
 
 
