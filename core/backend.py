@@ -5,11 +5,11 @@ for numpy). Every kernel takes and returns that storage, always 2-D (rows, colum
 arguments are Python numbers. Model code only ever calls Tensor methods, so switching backends
 changes no model code. The reference implementation of each kernel is lamina.pure_python.
 
-A backend may also offer an optional fused kernel, which its caller looks up with
-`getattr(backend, name, None)`, running the same step as Tensor operations where there is none:
-`adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step)`
-returns Adam's new (param, exp_avg, exp_avg_sq, max_exp_avg_sq) with exactly the numbers of its
-readable update (tests/test_fused_adam.py holds every backend that has it to that).
+A backend may also offer optional kernels, which their callers look up with `getattr(backend, name,
+None)`, doing the same work another way where there is none: `from_array(array)` takes a 2-D
+numpy array of numbers in (without a copy, where it can); `adam_step(param, grad, exp_avg,
+exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step)` returns Adam's new (param, exp_avg,
+exp_avg_sq, max_exp_avg_sq) with exactly the numbers of its readable update (tests/test_fused_adam.py).
 """
 
 from __future__ import annotations

@@ -12,14 +12,13 @@ from .tensors import Tensor, get_backend, tensor
 
 
 class TensorDataset:
-    """Tensors with the same number of rows; item i is the i-th row of each."""
+    """Tensors (or numpy arrays, taken in as lamina.tensor takes them) with the same number of rows;
+    item i is the i-th row of each."""
 
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
-        for index, t in enumerate(tensors):
-            if not isinstance(t, Tensor):
-                raise TypeError(f"TensorDataset argument {index} is {type(t).__name__}, expected a Tensor")
+        tensors = tuple(t if isinstance(t, Tensor) else tensor(t) for t in tensors)
         counts = [len(t) for t in tensors]
         if len(set(counts)) != 1:
             raise ShapeError(f"TensorDataset tensors must have the same number of rows, got {counts}")

@@ -365,11 +365,16 @@ def _rows_from(values):
 
 
 def tensor(values):
-    """A float64 tensor from a 2-D nested list (or anything with `.tolist()`)."""
+    """A float64 tensor from a 2-D nested list, a numpy array (kept without a copy where the backend
+    can: numpy checks its numbers, not lamina element by element) or anything with `.tolist()`."""
     if isinstance(values, Tensor):  # a copy, on the current backend
         moved = values.to(get_backend())
         return moved if moved is not values else values.clone()
-    return Tensor(get_backend().from_rows(_rows_from(values)))
+    backend = get_backend()
+    if getattr(values, "ndim", None) == 2 and hasattr(values, "dtype") and values.dtype.kind in "biuf":
+        take_array = getattr(backend, "from_array", None)  # an optional kernel (lamina.backend)
+        return Tensor(take_array(values) if take_array else backend.from_rows(values.astype(float).tolist()), backend)
+    return Tensor(backend.from_rows(_rows_from(values)), backend)
 
 
 def zeros_like(other):

@@ -59,6 +59,11 @@ class NumpyBackend(Backend):
     def from_rows(self, rows):
         return self.np.array(rows, dtype=self.np.float64)
 
+    def from_array(self, array):
+        # The caller's array itself when it already is C-contiguous float64: data comes in without a
+        # copy (and, as with torch.from_numpy, shares memory with it).
+        return self.np.ascontiguousarray(array, dtype=self.np.float64)
+
     def to_rows(self, a):
         return a.tolist()
 
