@@ -73,6 +73,10 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = self.current_lrs()
 
+    def check_run(self, trainer):
+        """Before `trainer` fits, refuse in one line a run this schedule cannot serve (one sized in
+        steps, say); most schedules fit any run."""
+
     def get_last_lr(self) -> list:
         return list(self._last_lr)
 

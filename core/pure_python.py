@@ -73,13 +73,6 @@ def _ieee(name, function):
     return safe
 
 
-def _rows(function, a):
-    try:
-        return [list(map(function, row)) for row in a]
-    except _IEEE_SURPRISES:
-        return None
-
-
 def _broadcast(op, a, b):
     """op applied element-wise, stretching a (1, n) row, an (n, 1) column or a number."""
     if not isinstance(b, list):
@@ -162,8 +155,10 @@ class PurePythonBackend(Backend):
 
     def unary(self, a, fn_name):
         function = _UNARY[fn_name]
-        result = _rows(function, a)
-        return result if result is not None else _rows(_ieee(fn_name, function), a)
+        try:
+            return [list(map(function, row)) for row in a]
+        except _IEEE_SURPRISES:
+            return [list(map(_ieee(fn_name, function), row)) for row in a]
 
     def clamp(self, a, low, high):
         if high is None:

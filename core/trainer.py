@@ -119,7 +119,8 @@ class Trainer:
         self._hooks = implemented_hooks(callbacks)
         self.num_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
         self.should_stop, self.interrupted, self.stop_reason = False, False, None
-        getattr(self.scheduler, "check_run", lambda trainer: None)(self)  # a schedule may refuse a run it cannot fit
+        if self.scheduler is not None:
+            self.scheduler.check_run(self)
         try:
             self._call("on_fit_start")
             for epoch in range(self.epoch, self.max_epochs):

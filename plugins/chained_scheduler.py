@@ -47,6 +47,9 @@ class ChainedScheduler(LRScheduler):
     def interval(self):
         """The chain steps as often as what it chains; schedules declaring different intervals
         leave the choice to the caller (a hand-written loop, or Trainer(scheduler_interval=...))."""
+        return self._common_interval()
+
+    def _common_interval(self):
         intervals = sorted({scheduler.interval for scheduler in self.schedulers})
         if len(intervals) > 1:
             raise ValueError(f"ChainedScheduler: its schedulers step at different intervals ({', '.join(intervals)}); "
@@ -56,9 +59,10 @@ class ChainedScheduler(LRScheduler):
     def check_run(self, trainer):
         """Before a Trainer's fit: the chain's intervals agree (or the Trainer says which), and each
         schedule accepts the run (they are all stepped as often as the chain)."""
-        trainer.stepping_interval  # noqa: B018  raises, in one line, for a chain of mixed intervals
+        if trainer.scheduler_interval is None:
+            self._common_interval()  # mixed intervals the Trainer was not told how to step: one line
         for scheduler in self.schedulers:
-            getattr(scheduler, "check_run", lambda trainer: None)(trainer)
+            scheduler.check_run(trainer)
 
     def step(self):
         for scheduler in self.schedulers:

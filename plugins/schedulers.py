@@ -46,8 +46,8 @@ def _one_or_per_group(name, scheduler, value):
 
 def steps_in_run(trainer):
     """How a Trainer's coming fit will step its scheduler: ("epoch" or "step", how many times),
-    the count None when the loader has no len(). A schedule sized in steps defines
-    `check_run(trainer)`, which `Trainer.fit` calls before training, to refuse a run it cannot fit."""
+    the count None when the loader has no len(). A schedule sized in steps overrides
+    `LRScheduler.check_run(trainer)`, which `Trainer.fit` calls before training, to refuse a run it cannot fit."""
     interval = trainer.stepping_interval
     if interval == "epoch":
         return interval, trainer.max_epochs
