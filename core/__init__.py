@@ -7,7 +7,7 @@ formats are plugins found through entry points, loaded on first use (never on `i
 from . import callbacks, data, nn, optim
 from .callbacks import Callback
 from .component import config_of, field, registry
-from .creation import cat, full, one_hot, ones, rand, rand_like, randn, where, zeros
+from .creation import arange, cat, full, one_hot, ones, rand, rand_like, randn, where, zeros
 from .errors import (BackendError, ConfigError, FileFormatError, LaminaError, NonFiniteLossError, PluginError,
                      ShapeError, StateDictError, UnknownComponentError)
 from .plugin_system.hookspecs import hookimpl

@@ -1,8 +1,8 @@
 """What a backend is: the kernels a Tensor calls, over storage the backend chooses.
 
 A Tensor holds its backend and an opaque `data` value (a list of rows for pure Python, an ndarray
-for numpy). Every kernel takes and returns that storage, always 2-D (rows, columns); "scalar"
-arguments are Python numbers. Model code only ever calls Tensor methods, so switching backends
+for numpy). Every kernel takes and returns that storage, always 2-D (rows, columns) whatever shape
+the Tensor reads it as (core/shapes.py); "scalar" arguments are Python numbers. Model code only ever calls Tensor methods, so switching backends
 changes no model code. The reference implementation of each kernel is lamina.pure_python.
 
 A backend may also offer optional kernels, which their callers look up with `getattr(backend, name,
@@ -40,6 +40,7 @@ KERNELS = {
     "max": "(a, dim) as sum",
     "min": "(a, dim) as sum",
     "argmax": "(a, dim) the index of each maximum, as a float, shaped as sum's result",
+    "reshape": "(a, rows, cols) the same values in row-major order, re-chunked into rows of cols",
     "take_rows": "(a, indices) the rows at these indices, in order",
     "concat_rows": "(parts) the rows of each part, one after another",
     "one_hot": "(indices, num_classes) a row per index, 1.0 in its column",

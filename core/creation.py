@@ -1,61 +1,97 @@
-"""Building tensors: filled with a value, drawn from lamina's seeded generator, chosen element by
-element, stacked, or one-hot. Each is made on the backend new tensors use (lamina.set_backend)."""
+"""Building tensors: filled with a value, drawn from lamina's seeded generator, a range, chosen
+element by element, stacked, or one-hot. Each is made on the backend new tensors use
+(lamina.set_backend). Sizes are given as PyTorch's: `zeros(2, 3, 4)` or `zeros((2, 3, 4))`."""
 
 from __future__ import annotations
 
+import math
+
 from .errors import ShapeError
 from .rng import generator
+from .shapes import chunk, storage_shape
 from .tensors import Tensor, common_backend, get_backend
 
 
-def full(rows, cols, value):
-    return Tensor(get_backend().full(rows, cols, value))
+def _size(args):
+    """(shape, the numbers after it): lamina lets `rand(4, 3, low, high)` give bounds positionally."""
+    if args and isinstance(args[0], (tuple, list)):
+        return tuple(args[0]), args[1:]
+    sizes = [n for n in args if isinstance(n, int) and not isinstance(n, bool)]
+    return tuple(sizes), args[len(sizes):]
 
 
-def zeros(rows, cols):
-    return full(rows, cols, 0.0)
+def _filled(shape, flat):
+    return Tensor(get_backend().from_rows(chunk(flat, storage_shape(shape)[1])), shape=shape)
 
 
-def ones(rows, cols):
-    return full(rows, cols, 1.0)
+def full(*args):
+    """full(size, value) as PyTorch, or full(rows, cols, value)."""
+    shape, (value,) = _size(args)
+    return Tensor(get_backend().full(*storage_shape(shape), value), shape=shape)
 
 
-def randn(rows, cols, mean=0.0, std=1.0):
-    """Normal samples from lamina's seeded generator, drawn row by row (the same on any backend)."""
+def zeros(*size):
+    return full(*_size(size)[0], 0.0)
+
+
+def ones(*size):
+    return full(*_size(size)[0], 1.0)
+
+
+def randn(*size, mean=0.0, std=1.0):
+    """Normal samples from lamina's seeded generator, in row-major order (the same on any backend)."""
+    shape, rest = _size(size)
+    mean, std = (*rest, mean, std)[:2] if rest else (mean, std)
     gauss = generator().gauss
-    return Tensor(get_backend().from_rows([[gauss(mean, std) for _ in range(cols)] for _ in range(rows)]))
+    return _filled(shape, [gauss(mean, std) for _ in range(math.prod(shape))])
 
 
-def rand(rows, cols, low=0.0, high=1.0):
+def rand(*size, low=0.0, high=1.0):
+    shape, rest = _size(size)
+    low, high = (*rest, low, high)[:2] if rest else (low, high)
     uniform = generator().uniform
-    return Tensor(get_backend().from_rows([[uniform(low, high) for _ in range(cols)] for _ in range(rows)]))
+    return _filled(shape, [uniform(low, high) for _ in range(math.prod(shape))])
 
 
 def rand_like(other, low=0.0, high=1.0):
     """Uniform samples of `other`'s shape on `other`'s backend (the same draws as `rand`)."""
-    return rand(*other.shape, low=low, high=high).to(other.backend)
+    return rand(other.shape, low=low, high=high).to(other.backend)
+
+
+def arange(start, end=None, step=1):
+    """start, start + step, ... up to (not including) end, as a 1-D tensor; arange(n) is 0..n-1."""
+    start, end = (0, start) if end is None else (start, end)
+    count = max(0, math.ceil((end - start) / step))
+    return _filled((count,), [float(start + i * step) for i in range(count)])
 
 
 def where(mask, a, b):
     """Element-wise `a if mask else b`; a and b may be tensors or numbers."""
-    backend = common_backend([t for t in (mask, a, b) if isinstance(t, Tensor)], "where")
+    tensors = [t for t in (mask, a, b) if isinstance(t, Tensor)]
+    backend = common_backend(tensors, "where")
+    shape = max((t.shape for t in tensors), key=math.prod)
     a_data = a.data if isinstance(a, Tensor) else float(a)
     b_data = b.data if isinstance(b, Tensor) else float(b)
-    return Tensor(backend.where(mask.data, a_data, b_data), backend)
+    return Tensor(backend.where(mask.data, a_data, b_data), backend, shape)
 
 
-def cat(tensors):
-    """Stack tensors' rows (all must have the same number of columns)."""
+def cat(tensors, dim=0):
+    """Join tensors along their first dimension (the rest of their shapes must agree)."""
     tensors = list(tensors)
-    widths = {t.shape[1] for t in tensors}
-    if len(widths) != 1:
-        raise ShapeError(f"cat needs tensors with equal column counts, got {sorted(widths)}")
+    rests = {t.shape[1:] for t in tensors}
+    if dim != 0 or len(rests) != 1:
+        raise ShapeError(f"cat joins tensors of equal shapes after the first dimension along dim=0, got "
+                         f"shapes {[t.shape for t in tensors][:5]} and dim={dim}")
     backend = common_backend(tensors, "cat")
-    return Tensor(backend.concat_rows([t.data for t in tensors]), backend)
+    shape = (sum(t.shape[0] for t in tensors),) + rests.pop()
+    if len(shape) == 1:  # (F,) tensors are single rows: join them as columns
+        return Tensor(backend.transpose(backend.concat_rows([backend.transpose(t.data) for t in tensors])), backend, shape)
+    return Tensor(backend.concat_rows([t.data for t in tensors]), backend, shape)
 
 
 def one_hot(indices, num_classes):
-    indices = [int(i) for i in indices]
+    """A row per class index (a list, or a tensor of shape (N,) or (N, 1))."""
+    indices = [int(i) for i in (indices.reshape(-1).tolist() if isinstance(indices, Tensor) else indices)]
     bad = [i for i in indices if not 0 <= i < num_classes]
     if bad:
         raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")

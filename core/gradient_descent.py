@@ -127,6 +127,6 @@ def _state_value(value, param):
     if isinstance(value, Tensor):
         moved = value.to(param.backend)
         return moved if moved is not value else value.clone()
-    if isinstance(value, list) and value and isinstance(value[0], list):
+    if isinstance(value, list) and value:  # nested lists of any depth: a tensor of their shape
         return tensor(value).to(param.backend)
     return value

@@ -144,21 +144,11 @@ class Module:
 
 
 def _as_tensor_of_shape(value, shape, key):
-    """A state-dict value as a Tensor of `shape`; PyTorch's 1-D biases and 0-D counters fit
-    lamina's (1, n) and (1, 1) shapes."""
-    if isinstance(value, Tensor):
-        candidate = value
-    else:
-        if hasattr(value, "tolist"):
-            value = value.tolist()
-        if isinstance(value, (int, float)):
-            value = [[value]]
-        elif isinstance(value, (list, tuple)) and value and not isinstance(value[0], (list, tuple)):
-            value = [list(value)]
-        try:
-            candidate = tensor(value)
-        except (TypeError, ValueError) as error:
-            raise ShapeError(f"state dict entry {key!r}: {error}") from None
+    """A state-dict value (a Tensor, nested lists, or a numpy or PyTorch tensor) as a Tensor of `shape`."""
+    try:
+        candidate = value if isinstance(value, Tensor) else tensor(value)
+    except (TypeError, ValueError) as error:
+        raise ShapeError(f"state dict entry {key!r}: {error}") from None
     if candidate.shape != shape:
         raise ShapeError(f"{key!r} has shape {candidate.shape} in the state dict, the model expects {shape}")
     return candidate.clone()

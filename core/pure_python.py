@@ -192,6 +192,10 @@ class PurePythonBackend(Backend):
             return [[float(col.index(max(col))) for col in zip(*a)]]
         return [[float(row.index(max(row)))] for row in a]
 
+    def reshape(self, a, rows, cols):
+        flat = [v for row in a for v in row]
+        return [flat[start:start + cols] for start in range(0, rows * cols, cols)]
+
     def take_rows(self, a, indices):
         return [a[i][:] for i in indices]
 

@@ -158,7 +158,7 @@ class Softmax(Module):
 
     def backward(self, grad):
         y = self.out
-        return y * (grad - (grad * y).sum(self.dim))
+        return y * (grad - (grad * y).sum(self.dim, keepdim=True))
 
 
 @component
@@ -173,7 +173,7 @@ class LogSoftmax(Module):
         return self.out
 
     def backward(self, grad):
-        return grad - self.out.exp() * grad.sum(self.dim)
+        return grad - self.out.exp() * grad.sum(self.dim, keepdim=True)
 
 
 @lamina.hookimpl

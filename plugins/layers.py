@@ -1,14 +1,18 @@
-"""Layers with parameters or state: Linear, Dropout, BatchNorm1d."""
+"""Layers with parameters or state: Linear, Dropout, BatchNorm1d; and Flatten, which joins an
+image's dimensions into the features a Linear reads."""
 
 import math
 
 import lamina
-from lamina.component import at_least, boolean, component, field, in_range, integer, number
+from lamina.component import Example, at_least, boolean, component, field, in_range, integer, number
 from lamina.errors import ShapeError
 from lamina.nn import Buffer, Module, Parameter
 
 
 def check_features(layer, x, expected):
+    if x.dim() != 2:
+        raise ShapeError(f"{type(layer).__name__}(in_features={expected}) takes a 2-D (batch, features) "
+                         f"input, got shape {x.shape}; put nn.Flatten() before it to flatten each sample")
     rows, features = x.shape
     if features != expected:
         raise ShapeError(
@@ -41,7 +45,7 @@ class Linear(Module):
 
     def __attrs_post_init__(self):
         self.weight = Parameter(lamina.zeros(self.out_features, self.in_features))
-        self.bias = Parameter(lamina.zeros(1, self.out_features)) if self.has_bias else None
+        self.bias = Parameter(lamina.zeros(self.out_features)) if self.has_bias else None
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -119,12 +123,12 @@ class BatchNorm1d(Module):
     def __attrs_post_init__(self):
         n = self.num_features
         if self.affine:
-            self.weight = Parameter(lamina.ones(1, n))
-            self.bias = Parameter(lamina.zeros(1, n)) if self.has_bias else None
+            self.weight = Parameter(lamina.ones(n))
+            self.bias = Parameter(lamina.zeros(n)) if self.has_bias else None
         if self.track_running_stats:
-            self.running_mean = Buffer(lamina.zeros(1, n))
-            self.running_var = Buffer(lamina.ones(1, n))
-            self.num_batches_tracked = Buffer(lamina.zeros(1, 1))
+            self.running_mean = Buffer(lamina.zeros(n))
+            self.running_var = Buffer(lamina.ones(n))
+            self.num_batches_tracked = Buffer(lamina.zeros(()))
 
     def forward(self, x):
         check_features(self, x, self.num_features)
@@ -170,6 +174,25 @@ class BatchNorm1d(Module):
         return (grad * count - grad.sum(0) - x_hat * (grad * x_hat).sum(0)) * (self.inverse_std / count)
 
 
+@component
+class Flatten(Module):
+    """Join dimensions start_dim..end_dim into one: (N, C, H, W) becomes (N, C*H*W) by default."""
+
+    conformance_examples = [Example(inputs=lambda: lamina.randn(3, 2, 2, 2), skip={
+        "gradients": "the kit's gradient check perturbs 2-D inputs; tests/test_shapes.py checks this one"})]
+
+    start_dim: int = field(default=1, validator=integer)
+    end_dim: int = field(default=-1, validator=integer)
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def backward(self, grad):
+        # Flattening only rereads the values, so the gradient is grad read back in x's shape.
+        return grad.reshape(self.input_shape)
+
+
 @lamina.hookimpl
 def lamina_register_modules():
-    return [Linear, Dropout, BatchNorm1d]
+    return [Linear, Dropout, BatchNorm1d, Flatten]

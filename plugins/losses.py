@@ -234,19 +234,19 @@ def check_one_output_per_class(loss, prediction):
 
 
 def class_indices(loss, prediction, target):
-    """Class-index targets as a list of ints, from an (N, 1) tensor or a list of ints, with an error
+    """Class-index targets as a list of ints, from an (N,) or (N, 1) tensor or a list of ints, with an error
     naming the loss for a wrong count, a non-integer or an out-of-range class."""
     name = type(loss).__name__
     rows, classes = prediction.shape
     check_one_output_per_class(loss, prediction)
     if isinstance(target, Tensor):
-        if target.shape[1] != 1:
+        if target.shape not in ((rows,), (rows, 1)):
             raise ShapeError(
                 f"{name} got a target of shape {target.shape} for a prediction of shape "
-                f"{prediction.shape}; expected class indices as ({rows}, 1)"
+                f"{prediction.shape}; expected class indices as ({rows},) or ({rows}, 1)"
                 + (f" or class probabilities as ({rows}, {classes})" if loss.accepts_probabilities else "")
             )
-        values = [row[0] for row in target.tolist()]
+        values = target.reshape(-1).tolist()
     elif isinstance(target, (list, tuple)):
         values = list(target)
     else:
@@ -304,8 +304,8 @@ class _ClassificationLoss(Loss):
 @component
 class NLLLoss(_ClassificationLoss):
     """Negative log-likelihood of log-probabilities (LogSoftmax's output) at each target class:
-    -weight[t] log_probs[i, t] for t = target[i]; targets are class indices, an (N, 1) tensor or a
-    list of ints."""
+    -weight[t] log_probs[i, t] for t = target[i]; targets are class indices, an (N,) tensor as in
+    PyTorch, an (N, 1) tensor or a list of ints."""
 
     conformance_examples = [
         Example(inputs=lambda: (lamina.randn(5, 3).log_softmax(1), lamina.tensor([[0.0], [2.0], [1.0], [1.0], [0.0]])))
@@ -330,7 +330,7 @@ class NLLLoss(_ClassificationLoss):
 class CrossEntropyLoss(_ClassificationLoss):
     """Cross-entropy of logits: LogSoftmax then NLLLoss in one stable step.
 
-    The target is class indices (an (N, 1) tensor or a list of ints) or class probabilities (an
+    The target is class indices (an (N,) or (N, 1) tensor or a list of ints) or class probabilities (an
     (N, C) tensor). label_smoothing = e mixes the target with the uniform distribution,
     q = (1 - e) target + e / C, and class weights scale it, q_c w_c. The loss per sample is
     -sum_c q_c log_softmax(x)_c, and its gradient softmax(x) sum(q) - q."""
@@ -338,6 +338,7 @@ class CrossEntropyLoss(_ClassificationLoss):
     accepts_probabilities = True
     conformance_examples = [
         Example(inputs=lambda: (lamina.randn(5, 3), lamina.tensor([[0.0], [2.0], [1.0], [1.0], [0.0]]))),
+        Example(inputs=lambda: (lamina.randn(5, 3), lamina.tensor([0.0, 2.0, 1.0, 1.0, 0.0]))),
         Example(kwargs={"label_smoothing": 0.1}, inputs=lambda: (lamina.randn(5, 3), lamina.rand(5, 3).softmax(1))),
     ]
 
@@ -355,7 +356,7 @@ class CrossEntropyLoss(_ClassificationLoss):
             self.count = rows
         else:
             distribution = self._index_targets(prediction, class_indices(self, prediction, target))
-            kept = distribution.sum(1)  # 1 per sample, 0 where ignored
+            kept = distribution.sum(1, keepdim=True)  # 1 per sample, 0 where ignored
             self.count = (distribution * weights).sum()
         e = self.label_smoothing
         if e:
@@ -366,7 +367,7 @@ class CrossEntropyLoss(_ClassificationLoss):
 
     def backward(self, grad=None):
         q = self.distribution
-        slope = self.log_probs.exp() * q.sum(1) - q
+        slope = self.log_probs.exp() * q.sum(1, keepdim=True) - q
         return times_upstream(self, slope * self._row_scale(self.count), grad, (len(q), 1))
 
 

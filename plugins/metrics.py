@@ -10,19 +10,21 @@ from lamina.errors import ShapeError
 
 def accuracy(prediction, target):
     """Fraction correct: one output column is a probability, thresholded at 0.5 (binary); several
-    columns are scores, and the class is their argmax (target: one-hot rows or a class-index column)."""
+    columns are scores, and the class is their argmax (target: one-hot rows, or class indices as an
+    (N,) tensor or an (N, 1) column)."""
     _check_rows("accuracy", prediction, target)
-    if prediction.shape[1] == 1:
+    if prediction.dim() == 1 or prediction.shape[1] == 1:
         _check_columns("accuracy", prediction, target, "a 0/1 target column")
         correct = (prediction >= 0.5).eq(target >= 0.5)
     else:
-        if target.shape[1] not in (1, prediction.shape[1]):
+        columns = 1 if target.dim() == 1 else target.shape[1]
+        if columns not in (1, prediction.shape[1]):
             raise ShapeError(
                 f"accuracy got {prediction.shape[1]} class scores per sample but targets with "
-                f"{target.shape[1]} columns; expected one-hot rows ({prediction.shape[1]} columns) "
-                "or one class-index column"
+                f"{columns} columns; expected one-hot rows ({prediction.shape[1]} columns) "
+                "or class indices"
             )
-        labels = target.argmax(1) if target.shape[1] > 1 else target
+        labels = target.argmax(1) if columns > 1 else target.reshape(-1)
         correct = prediction.argmax(1).eq(labels)
     return correct.mean()
 

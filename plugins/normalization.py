@@ -34,18 +34,18 @@ class LayerNorm(Module):
 
     def __attrs_post_init__(self):
         n = self.normalized_shape
-        self.weight = Parameter(lamina.ones(1, n)) if self.elementwise_affine else None
-        self.bias = Parameter(lamina.zeros(1, n)) if self.elementwise_affine and self.has_bias else None
+        self.weight = Parameter(lamina.ones(n)) if self.elementwise_affine else None
+        self.bias = Parameter(lamina.zeros(n)) if self.elementwise_affine and self.has_bias else None
 
     def forward(self, x):
-        rows, features = x.shape
-        if features != self.normalized_shape:
+        rows, features = len(x), x.shape[-1]
+        if x.dim() != 2 or features != self.normalized_shape:
             raise ShapeError(
                 f"LayerNorm(normalized_shape={self.normalized_shape}) got input with {features} "
                 f"features (batch of {rows})"
             )
-        centered = x - x.mean(1)
-        variance = (centered ** 2).mean(1)
+        centered = x - x.mean(1, keepdim=True)
+        variance = (centered ** 2).mean(1, keepdim=True)
         self.inverse_std = 1.0 / (variance + self.eps).sqrt()
         self.x_hat = centered * self.inverse_std
         out = self.x_hat
@@ -65,7 +65,8 @@ class LayerNorm(Module):
         # Each sample's mean and variance depend on all of its features: BatchNorm's backward,
         # taken along the feature dimension instead of the batch.
         count = self.normalized_shape
-        return (grad * count - grad.sum(1) - x_hat * (grad * x_hat).sum(1)) * (self.inverse_std / count)
+        total, weighted = grad.sum(1, keepdim=True), (grad * x_hat).sum(1, keepdim=True)
+        return (grad * count - total - x_hat * weighted) * (self.inverse_std / count)
 
 
 @lamina.hookimpl

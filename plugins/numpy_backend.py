@@ -171,6 +171,9 @@ class NumpyBackend(Backend):
         # numpy, like list.index(max(...)), picks the first of equal maxima
         return a.argmax(axis=dim).astype(self.np.float64).reshape((1, -1) if dim == 0 else (-1, 1))
 
+    def reshape(self, a, rows, cols):
+        return a.reshape(rows, cols)  # a view when the layout allows, as the kernels share arrays
+
     def take_rows(self, a, indices):
         if isinstance(indices, range) and indices.step == 1:
             return a[indices.start:indices.stop].copy()

@@ -76,7 +76,8 @@ def kernel_cases():
     ties = M([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     cases += [("argmax", (a, 0), exact), ("argmax", (a, 1), exact), ("argmax", (ties, 1), exact),
               ("argmax", (ties, 0), exact)]
-    cases += [("take_rows", (a, [2, 0, 2]), exact), ("take_rows", (a, range(1, 3)), exact),
+    cases += [("reshape", (a, 2, 6), exact), ("reshape", (a, 12, 1), exact), ("reshape", (a, 1, 12), exact),
+              ("take_rows", (a, [2, 0, 2]), exact), ("take_rows", (a, range(1, 3)), exact),
               ("take_rows", (a, range(3, 0, -2)), exact), ("concat_rows", ([a, row, b],), exact),
               ("one_hot", ([2, 0, 1], 4), exact)]
     # Products of every kind a Linear layer makes: by a transpose on either side, and with one or

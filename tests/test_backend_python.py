@@ -152,4 +152,4 @@ def test_adam_with_eps_zero_behaves_as_pytorch_does_and_raises_nothing():
     for param in p.parameters():
         param.grad = lamina.zeros(*param.shape)
     opt.step()  # 0/0 in the update: nan, as in PyTorch, never a ZeroDivisionError
-    assert all(math.isnan(v) for param in p.parameters() for row in param.tolist() for v in row)
+    assert all(math.isnan(v) for param in p.parameters() for v in param.flatten().tolist())

@@ -18,7 +18,7 @@ def fit(callbacks, max_epochs=3, param_groups=None, scheduler=None, **options):
     opt = optim.SGD(groups, lr=0.1)
     trainer = lamina.Trainer(model, nn.MSELoss(), opt, callbacks=callbacks, max_epochs=max_epochs,
                              metrics=["mae"], scheduler=scheduler(opt) if scheduler else None, **options)
-    loader = DataLoader(TensorDataset(x, x.sum(1)), batch_size=4)
+    loader = DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=4)
     return trainer, trainer.fit(loader, loader)
 
 

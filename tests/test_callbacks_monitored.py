@@ -30,7 +30,7 @@ def run(scores, callback):
     scripted = Scripted(scores)
     trainer = lamina.Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1),
                              callbacks=[scripted, callback], max_epochs=len(scores))
-    history = trainer.fit(DataLoader(TensorDataset(x, x.sum(1)), batch_size=4))
+    history = trainer.fit(DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=4))
     return trainer, scripted, history
 
 
@@ -96,7 +96,7 @@ def test_a_write_failing_midway_leaves_the_previous_checkpoint_intact(tmp_path, 
     trainer = lamina.Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1),
                              callbacks=[FailAfterEpoch0(), scripted, ModelCheckpoint(path)], max_epochs=4)
     with pytest.raises(OSError, match="No space left"):
-        trainer.fit(DataLoader(TensorDataset(x, x.sum(1)), batch_size=4))
+        trainer.fit(DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=4))
     monkeypatch.undo()
     assert len(scripted.weights) == 2  # epoch 1 ended, and its checkpoint write failed
     assert saved_weights(path) == scripted.weights[0]
@@ -123,11 +123,11 @@ def test_a_checkpoint_holds_the_model_itself_or_the_weights_of_an_unregistered_o
     model = Unregistered()
     trainer = lamina.Trainer(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), max_epochs=2,
                              callbacks=[ModelCheckpoint(path)])
-    trainer.fit(DataLoader(TensorDataset(x, x.sum(1)), batch_size=2))
+    trainer.fit(DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=2))
     assert lamina.load(path)["model"]["inner.weight"].tolist() == model.inner.weight.tolist()
     fresh = Unregistered()
     lamina.Trainer(fresh, nn.MSELoss(), optim.SGD(fresh.parameters(), lr=0.1), max_epochs=2).fit(
-        DataLoader(TensorDataset(x, x.sum(1)), batch_size=2), resume_from=path
+        DataLoader(TensorDataset(x, x.sum(1, keepdim=True)), batch_size=2), resume_from=path
     )
     assert fresh.inner.weight.tolist() == model.inner.weight.tolist()
 

@@ -20,7 +20,7 @@ x = lamina.randn(40, 2)
 model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
 trainer = lamina.Trainer(model, nn.BCELoss(), optim.SGD(model.parameters(), lr=0.1), max_epochs=2,
                          metrics=["accuracy"], callbacks=[lamina.callbacks.ProgressBar()])
-trainer.fit(DataLoader(TensorDataset(x, (x.sum(1) > 0) * 1.0), batch_size=4))
+trainer.fit(DataLoader(TensorDataset(x, (x.sum(1, keepdim=True) > 0) * 1.0), batch_size=4))
 print("done")
 """
 

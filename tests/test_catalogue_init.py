@@ -154,7 +154,7 @@ def test_linear_default_is_kaiming_normal_with_zero_bias():
     layer = nn.Linear(4, 3)
     lamina.manual_seed(11)
     assert_close(layer.weight, lamina.randn(3, 4, std=math.sqrt(2.0 / 4)), tol=0)
-    assert layer.bias.tolist() == [[0.0, 0.0, 0.0]]
+    assert layer.bias.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_linear_picks_an_initializer_by_name():
@@ -162,7 +162,7 @@ def test_linear_picks_an_initializer_by_name():
     layer = nn.Linear(4, 3, init="xavier_uniform")
     lamina.manual_seed(11)
     assert_close(layer.weight, init.xavier_uniform_(lamina.zeros(3, 4)), tol=0)
-    assert layer.bias.tolist() == [[0.0, 0.0, 0.0]]
+    assert layer.bias.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_linear_pytorch_init_draws_weight_and_bias_within_one_over_sqrt_fan_in(torch):

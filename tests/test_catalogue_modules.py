@@ -138,12 +138,13 @@ def test_tensor_softmax_methods_match_pytorch(torch, dim):
     reference = to_torch(torch, x)
     assert_close(x.softmax(dim), torch.softmax(reference, dim))
     assert_close(x.log_softmax(dim), torch.log_softmax(reference, dim))
-    assert_close(x.logsumexp(dim), torch.logsumexp(reference, dim, keepdim=True))
+    assert_close(x.logsumexp(dim), torch.logsumexp(reference, dim))
+    assert_close(x.logsumexp(dim, keepdim=True), torch.logsumexp(reference, dim, keepdim=True))
 
 
 @pytest.mark.parametrize("method", ["softmax", "log_softmax", "logsumexp"])
 def test_tensor_softmax_methods_name_a_bad_dim(method):
-    with pytest.raises(ValueError, match=f"{method}: dim must be 0 or 1 for a 2-D tensor, got None"):
+    with pytest.raises(IndexError, match="dim None is out of range for a tensor with 2 dimensions"):
         getattr(lamina.randn(2, 3), method)(None)
 
 

@@ -98,7 +98,7 @@ def train_both(torch, name, options, groups=None):
 
 
 def _flat(t):
-    return [x for row in t.tolist() for x in row]
+    return t.flatten().tolist()
 
 
 @pytest.mark.parametrize("name, options", CASES, ids=ids(CASES))

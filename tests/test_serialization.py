@@ -27,7 +27,7 @@ def trained_model():
     opt = optim.Adam(model.parameters(), lr=0.05)
     loss_fn = nn.BCELoss()
     x = lamina.randn(16, 3)
-    y = x.sum(1) > 0.0
+    y = x.sum(1, keepdim=True) > 0.0
     for _ in range(5):
         loss_fn(model(x), y)
         opt.zero_grad()
@@ -37,7 +37,7 @@ def trained_model():
 
 
 def bits(t):
-    return [[v.hex() for v in row] for row in t.tolist()]
+    return [v.hex() for v in t.flatten().tolist()]
 
 
 PREDICT_IN_NEW_PROCESS = """
@@ -50,7 +50,7 @@ first = model(x)          # in the mode the model was saved in
 model.train()
 lamina.manual_seed(7)
 training = model(x)       # batch statistics, a Dropout mask from seed 7
-print(json.dumps([[[v.hex() for v in row] for row in t.tolist()] for t in (first, training)]))
+print(json.dumps([[v.hex() for v in t.flatten().tolist()] for t in (first, training)]))
 """
 
 
@@ -105,7 +105,7 @@ def test_loading_leaves_the_random_stream_where_it_was(tmp_path):
 
 def test_a_checkpoint_resumes_training_exactly(tmp_path):
     model, opt, x = trained_model()
-    y = x.sum(1) > 0.0
+    y = x.sum(1, keepdim=True) > 0.0
     loss_fn = nn.BCELoss()
 
     def steps(model, opt, count):

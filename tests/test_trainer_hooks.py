@@ -11,7 +11,7 @@ from lamina.data import DataLoader, TensorDataset
 def tiny_run(callbacks, max_epochs=2, rows=6, batch_size=4, **options):
     lamina.manual_seed(0)
     x = lamina.randn(rows, 2)
-    y = (x.sum(1) > 0) * 1.0
+    y = (x.sum(1, keepdim=True) > 0) * 1.0
     model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
     trainer = lamina.Trainer(
         model, nn.BCELoss(), optim.SGD(model.parameters(), lr=0.1),

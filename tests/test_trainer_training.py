@@ -200,7 +200,7 @@ def test_clip_grad_norm_clips_before_each_step_as_a_hand_loop_would():
 
     class Norms(lamina.Callback):
         def on_before_optimizer_step(self, trainer, optimizer):
-            norms.append(sum(v * v for p in optimizer.params for row in p.grad.tolist() for v in row) ** 0.5)
+            norms.append(sum(v * v for p in optimizer.params for v in p.grad.flatten().tolist()) ** 0.5)
 
     model, opt = build()
     lamina.Trainer(model, nn.MSELoss(), opt, max_epochs=2, clip_grad_norm=1.0, callbacks=[Norms()]).fit(loader)

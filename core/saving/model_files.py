@@ -32,7 +32,7 @@ from lamina.errors import FileFormatError, LaminaError, UnknownComponentError
 from lamina.module import Module, Sequential
 from lamina.rng import generator
 from lamina.saving.formats import format_for, write_atomically
-from lamina.tensors import Tensor, get_backend
+from lamina.tensors import Tensor, tensor
 
 FORMAT_MARKER = "lamina"
 FORMAT_VERSION = 1
@@ -119,8 +119,8 @@ def _check_rebuildable(cls, where):
 
 
 def tensor_document(value: Tensor) -> dict:
-    rows, cols = value.shape
-    return {"shape": [rows, cols], "data": [v for row in value.tolist() for v in row]}
+    """A tensor as its PyTorch shape and its values in row-major order."""
+    return {"shape": list(value.shape), "data": value.flatten().tolist()}
 
 
 def encode_value(value, where):
@@ -242,7 +242,7 @@ def decode_model(document, where, depth) -> Module:
     stored[0] += sum(t.numel() for t in state_dict.values())
     module = build_module(document["architecture"], f"{where}.architecture", depth, stored)
     try:
-        module.load_state_dict(state_dict, strict=True)
+        module.load_state_dict(_as_now_shaped(state_dict, module), strict=True)
     except LaminaError as error:
         raise FileFormatError(f"{where}: the weights do not fit the architecture: {error}") from None
     return module
@@ -251,22 +251,27 @@ def decode_model(document, where, depth) -> Module:
 def decode_tensor(document, where) -> Tensor:
     document = _fields(document, where, ("shape", "data"))
     shape, data = document["shape"], document["data"]
-    if (
-        not isinstance(shape, list)
-        or len(shape) != 2
-        or not all(type(n) is int and n >= 1 for n in shape)
-    ):
-        raise FileFormatError(f"{where}: the shape {shape!r} is not two positive integers")
-    rows, cols = shape
-    if not isinstance(data, list) or len(data) != rows * cols:
+    if not isinstance(shape, list) or len(shape) > 8 or not all(type(n) is int and n >= 1 for n in shape):
+        raise FileFormatError(f"{where}: the shape {shape!r} is not a list of positive integers")
+    count = math.prod(shape)
+    if not isinstance(data, list) or len(data) != count:
         held = f"{len(data)} values" if isinstance(data, list) else _kind_of(data)
-        raise FileFormatError(
-            f"{where}: the shape {rows}x{cols} declares {rows * cols} values but the file holds {held}"
-        )
+        shown = "x".join(map(str, shape)) or "()"
+        raise FileFormatError(f"{where}: the shape {shown} declares {count} values but the file holds {held}")
     if not set(map(type, data)) <= {float, int}:
         raise FileFormatError(f"{where}: the data holds something other than numbers")
-    values = list(map(float, data))
-    return Tensor(get_backend().from_rows([values[r * cols : (r + 1) * cols] for r in range(rows)]))
+    return tensor(list(map(float, data))).reshape(shape)
+
+
+def _as_now_shaped(state_dict, module):
+    """lamina 0.1 stored every tensor 2-D: a bias or running statistic (n,) as a (1, n) row and a
+    counter () as (1, 1). Such values are read in the shape the model gives them now."""
+    own = dict(module.named_parameters() + module.named_buffers())
+    for key, value in state_dict.items():
+        target = own.get(key)
+        if target is not None and target.dim() < 2 and value.shape == (1, target.numel()):
+            state_dict[key] = value.reshape(target.shape)
+    return state_dict
 
 
 def build_module(node, where, depth, stored) -> Module:

@@ -1,7 +1,6 @@
-"""PyTorch interop: lamina's state dicts carry PyTorch's key names and values, so weights move
-between the two. lamina stores every tensor 2-D (a bias is one row); PyTorch stores biases and
-running statistics 1-D and counters 0-D, so going to PyTorch takes each shape from the target.
-The way back needs nothing: `Module.load_state_dict` accepts PyTorch tensors as they are.
+"""PyTorch interop: lamina's state dicts carry PyTorch's key names, shapes and values, so weights
+move between the two as they are: `torch_model.load_state_dict(torch_state_dict(model))`, and
+back with `model.load_state_dict(torch_model.state_dict())`.
 
 PyTorch stays optional: it is imported only when this is called.
 """
@@ -12,12 +11,9 @@ from lamina.module import Module
 from lamina.tensors import Tensor
 
 
-def torch_state_dict(source, like) -> dict:
-    """`source` (a lamina Module or state dict) as PyTorch tensors shaped and typed as `like`
-    (a torch.nn.Module or its state dict) holds them, ready for `like.load_state_dict(...)`.
-
-    Keys `like` lacks are passed through (2-D, float64), so strict loading still reports them.
-    """
+def torch_state_dict(source, like=None) -> dict:
+    """`source` (a lamina Module or state dict) as PyTorch tensors, typed as `like` (a
+    torch.nn.Module or its state dict) holds them when given (counters as integers), else float64."""
     try:
         import torch
     except ImportError:
@@ -25,19 +21,9 @@ def torch_state_dict(source, like) -> dict:
             "moving weights to PyTorch needs PyTorch installed (pip install torch)"
         ) from None
     state = source.state_dict() if isinstance(source, Module) else source
-    reference = like.state_dict() if hasattr(like, "state_dict") else like
+    reference = like.state_dict() if hasattr(like, "state_dict") else (like or {})
     converted = {}
     for key, value in state.items():
-        values = value.tolist() if isinstance(value, Tensor) else value
-        converted[key] = _shaped_like(torch.tensor(values, dtype=torch.float64), reference.get(key))
+        values = torch.tensor(value.tolist() if isinstance(value, Tensor) else value, dtype=torch.float64)
+        converted[key] = values.to(reference[key].dtype) if key in reference else values
     return converted
-
-
-def _shaped_like(value, target):
-    """A lamina (1, n) row becomes PyTorch's 1-D (n,) or 0-D () where the target has that shape;
-    any other difference is left for PyTorch's own size check to report."""
-    if target is None:
-        return value
-    if target.dim() < 2 and value.shape[0] == 1 and value.numel() == target.numel():
-        value = value.reshape(target.shape)
-    return value.to(target.dtype)

@@ -14,7 +14,7 @@ from lamina.tensors import Tensor
 
 def numerical_gradient(objective, target: Tensor, eps: float = 1e-6) -> list:
     """d objective() / d target, element by element, as nested lists."""
-    rows = target.tolist()
+    rows = target.backend.to_rows(target.data)  # the storage table, whatever shape reads it
     backend = target.backend
     gradient = []
     for r, row in enumerate(rows):
@@ -34,7 +34,7 @@ def numerical_gradient(objective, target: Tensor, eps: float = 1e-6) -> list:
 
 
 def _compare(name, analytic, numeric, atol, rtol):
-    analytic = analytic.tolist() if isinstance(analytic, Tensor) else analytic
+    analytic = analytic.backend.to_rows(analytic.data) if isinstance(analytic, Tensor) else analytic
     worst = 0.0
     for a_row, n_row in zip(analytic, numeric, strict=True):
         for a, n in zip(a_row, n_row, strict=True):

@@ -48,9 +48,9 @@ def test_forward_and_backward_match_pytorch(torch, num_parameters):
     grad = lamina.randn(6, 4)
     ours = nn.PReLU(num_parameters=num_parameters, init=0.1)
     theirs = torch.nn.PReLU(num_parameters=num_parameters, init=0.1)
-    slopes = lamina.randn(1, num_parameters)
+    slopes = lamina.randn(num_parameters)
     ours.load_state_dict({"weight": slopes})
-    theirs.load_state_dict({"weight": torch.tensor(slopes.tolist()[0])})
+    theirs.load_state_dict({"weight": torch.tensor(slopes.tolist())})
 
     x_torch = torch.tensor(x.tolist(), requires_grad=True)
     out_torch = theirs(x_torch)
@@ -61,11 +61,11 @@ def test_forward_and_backward_match_pytorch(torch, num_parameters):
     close = dict(rtol=0, atol=1e-12)
     torch.testing.assert_close(torch.tensor(out.tolist()), out_torch.detach(), **close)
     torch.testing.assert_close(torch.tensor(grad_x.tolist()), x_torch.grad, **close)
-    torch.testing.assert_close(torch.tensor(ours.weight.grad.tolist()[0]), theirs.weight.grad, **close)
+    torch.testing.assert_close(torch.tensor(ours.weight.grad.tolist()), theirs.weight.grad, **close)
 
 
 def test_a_pytorch_state_dict_loads_key_for_key(torch):
     theirs = torch.nn.PReLU(num_parameters=3, init=0.3)
     ours = nn.PReLU(num_parameters=3)
     ours.load_state_dict(theirs.state_dict())
-    assert ours.weight.tolist() == [[0.3, 0.3, 0.3]]
+    assert ours.weight.tolist() == [0.3, 0.3, 0.3]

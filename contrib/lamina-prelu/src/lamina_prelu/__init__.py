@@ -18,11 +18,11 @@ class PReLU(Module):
     conformance_examples = [Example(), Example(kwargs={"num_parameters": 3})]
 
     def __attrs_post_init__(self):
-        self.weight = Parameter(lamina.full(1, self.num_parameters, self.init))
+        self.weight = Parameter(lamina.full((self.num_parameters,), self.init))
 
     def forward(self, x):
-        rows, features = x.shape
-        if self.num_parameters != 1 and features != self.num_parameters:
+        rows, features = len(x), x.shape[-1]
+        if self.num_parameters != 1 and (x.dim() != 2 or features != self.num_parameters):
             raise ShapeError(
                 f"PReLU(num_parameters={self.num_parameters}) got input with {features} features "
                 f"(batch of {rows})"
@@ -37,7 +37,7 @@ class PReLU(Module):
         # (and over the features too, when one slope serves them all).
         grad_weight = (grad * self.negative_part).sum(0)
         if self.num_parameters == 1:
-            grad_weight = grad_weight.sum(1)
+            grad_weight = grad_weight.sum(0, keepdim=True)
         self.weight.accumulate_grad(grad_weight)
         return grad * (self.positive + (1.0 - self.positive) * self.weight)
 

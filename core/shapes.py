@@ -1,0 +1,97 @@
+"""Shape arithmetic: how a Tensor's logical shape (PyTorch's) reads its 2-D storage.
+
+The first dimension is the rows; each row holds the remaining dimensions flattened in row-major
+order. A 1-D `(F,)` tensor is one row of F values and a 0-D `()` one is a single value.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from .errors import ShapeError
+
+
+def storage_shape(shape):
+    """(rows, columns) of the table that holds a tensor of `shape`."""
+    if len(shape) < 2:
+        return 1, math.prod(shape)
+    return shape[0], math.prod(shape[1:])
+
+
+def dim_index(dim, ndim, what="dim"):
+    """A dimension counted from the front (PyTorch's negative dims count from the back)."""
+    size = max(ndim, 1)
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -size <= dim < size:
+        raise IndexError(f"{what} {dim!r} is out of range for a tensor with {ndim} dimensions")
+    return dim % size
+
+
+def resolve_shape(shape, numel):
+    """A requested shape with its one -1 (if any) worked out from `numel`, checked to fit."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    shape = tuple(int(n) for n in shape)
+    known = math.prod(n for n in shape if n != -1)
+    if shape.count(-1) == 1 and known and numel % known == 0:
+        shape = tuple(numel // known if n == -1 else n for n in shape)
+    if math.prod(shape) != numel or any(n < 0 for n in shape):
+        raise ShapeError(f"shape {shape} is invalid for a tensor of {numel} values")
+    return shape
+
+
+def broadcast_shape(left, right, op):
+    """PyTorch's broadcast of two shapes, where storage can follow it: the smaller operand is a
+    whole row repeated down the rows, one value per row repeated along it, or a single value.
+    Returns the result's shape and each operand's shape padded to its length."""
+    width = max(len(left), len(right))
+    padded = [(1,) * (width - len(s)) + tuple(s) for s in (left, right)]
+    if any(a != b and 1 not in (a, b) for a, b in zip(*padded)):
+        raise ShapeError(f"cannot {op} tensors of shapes {left} and {right}")
+    result = tuple(a if b == 1 else b for a, b in zip(*padded))
+    for shape in padded:
+        row_like = shape[1:] == result[1:] or all(n == 1 for n in shape[1:])
+        if not row_like or (width == 1 and shape != result and shape != (1,)):
+            raise ShapeError(f"cannot {op} tensors of shapes {left} and {right}: lamina broadcasts a whole "
+                             "row, one value per row or a single value; reshape or repeat the smaller one")
+    return result, padded[0], padded[1]
+
+
+def nested(values):
+    """(shape, flat list of floats) of a rectangular nested list of numbers, at any depth."""
+    if _is_number(values):
+        return (), [float(values)]
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"lamina.tensor expects numbers in nested lists, got {type(values).__name__}")
+    if all(_is_number(v) for v in values):
+        return (len(values),), [float(v) for v in values]
+    parts = [nested(v) for v in values]
+    shapes = [shape for shape, _ in parts]
+    if any(shape != shapes[0] for shape in shapes):
+        raise ShapeError(f"lamina.tensor needs equal-length lists at each level, got items of shapes {shapes[:6]}")
+    return (len(values),) + shapes[0], [v for _, flat in parts for v in flat]
+
+
+def chunk(flat, cols):
+    """A flat list as rows of `cols` values."""
+    return [flat[start:start + cols] for start in range(0, len(flat), cols)] if cols else [[]]
+
+
+def nest(rows, shape):
+    """Storage rows as PyTorch's nested lists for `shape` (what `tolist` gives)."""
+    if len(shape) == 2:
+        return rows
+    if len(shape) < 2:
+        return rows[0][0] if not shape else rows[0]
+    return [_nest_flat(row, shape[1:]) for row in rows]
+
+
+def _nest_flat(flat, shape):
+    if len(shape) == 1:
+        return flat
+    step = math.prod(shape[1:])
+    return [_nest_flat(flat[i:i + step], shape[1:]) for i in range(0, len(flat), step)]
+
+
+def _is_number(value):
+    return type(value) in (float, int) or isinstance(value, numbers.Real)
