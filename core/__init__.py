@@ -7,7 +7,8 @@ formats are plugins found through entry points, loaded on first use (never on `i
 from . import callbacks, data, nn, optim
 from .callbacks import Callback
 from .component import config_of, field, registry
-from .creation import arange, cat, full, one_hot, ones, rand, rand_like, randn, where, zeros
+from .creation import cat, full, ones, tensor, zeros
+from .factories import arange, one_hot, rand, rand_like, randn, where
 from .errors import (BackendError, ConfigError, FileFormatError, LaminaError, NonFiniteLossError, PluginError,
                      ShapeError, StateDictError, UnknownComponentError)
 from .plugin_system.hookspecs import hookimpl
@@ -16,5 +17,6 @@ from .plugin_system.manager import plugin_manager, register
 from .performance import get_num_threads, set_num_threads
 from .rng import get_rng_state, manual_seed, set_rng_state
 from .saving.model_files import load, save
-from .tensors import Buffer, Parameter, Tensor, get_backend, set_backend, tensor, zeros_like
+from .placement import get_backend, set_backend
+from .tensors import Buffer, Parameter, Tensor, zeros_like
 from .trainer import History, Trainer

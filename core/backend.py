@@ -2,7 +2,8 @@
 
 A Tensor holds its backend and an opaque `data` value (a list of rows for pure Python, an ndarray
 for numpy). Every kernel takes and returns that storage, always 2-D (rows, columns) whatever shape
-the Tensor reads it as (core/shapes.py); "scalar" arguments are Python numbers. Model code only ever calls Tensor methods, so switching backends
+the Tensor reads it as (core/shapes.py); "scalar" arguments are Python numbers. Model code only
+ever calls Tensor methods, so switching backends
 changes no model code. The reference implementation of each kernel is lamina.pure_python.
 
 A backend may also offer optional kernels, which their callers look up with `getattr(backend, name,
@@ -42,6 +43,8 @@ KERNELS = {
     "argmax": "(a, dim) the index of each maximum, as a float, shaped as sum's result",
     "reshape": "(a, rows, cols) the same values in row-major order, re-chunked into rows of cols",
     "take_rows": "(a, indices) the rows at these indices, in order",
+    "unfold": "(a, index, width) each row read at `index` (-1 reads 0.0), cut into rows of `width`: im2col",
+    "fold": "(a, index, cols) unfold's adjoint: rows of `cols`, each value added where unfold read it",
     "concat_rows": "(parts) the rows of each part, one after another",
     "one_hot": "(indices, num_classes) a row per index, 1.0 in its column",
     # linear algebra

@@ -1,18 +1,33 @@
-"""Building tensors: filled with a value, drawn from lamina's seeded generator, a range, chosen
-element by element, stacked, or one-hot. Each is made on the backend new tensors use
-(lamina.set_backend). Sizes are given as PyTorch's: `zeros(2, 3, 4)` or `zeros((2, 3, 4))`."""
+"""Building tensors from values: nested lists, numpy arrays or a value repeated, on the backend
+new tensors use (lamina.set_backend); `cat` joins tensors. Tensors drawn at random, ranges and
+one-hot rows are in lamina.factories. Sizes are PyTorch's: `zeros(2, 3, 4)` or `zeros((2, 3, 4))`."""
 
 from __future__ import annotations
 
-import math
-
 from .errors import ShapeError
-from .rng import generator
-from .shapes import chunk, storage_shape
-from .tensors import Tensor, common_backend, get_backend
+from .placement import common_backend, get_backend
+from .shapes import chunk, nested, storage_shape
+from .tensors import Tensor
 
 
-def _size(args):
+def tensor(values):
+    """A float64 tensor from nested lists of numbers of any depth, a number, a numpy array (kept
+    without a copy where the backend can: numpy checks its numbers, not lamina element by element)
+    or anything with `.tolist()`; its shape is PyTorch's for the same values."""
+    if isinstance(values, Tensor):  # a copy, on the current backend
+        moved = values.to(get_backend())
+        return moved if moved is not values else values.clone()
+    backend = get_backend()
+    if hasattr(values, "dtype") and hasattr(values, "reshape") and values.dtype.kind in "biuf":
+        table = values.reshape(storage_shape(values.shape))
+        take_array = getattr(backend, "from_array", None)  # an optional kernel (lamina.backend)
+        return Tensor(take_array(table) if take_array else backend.from_rows(table.astype(float).tolist()),
+                      backend, values.shape)
+    shape, flat = nested(values.tolist() if hasattr(values, "tolist") else values)
+    return Tensor(backend.from_rows(chunk(flat, storage_shape(shape)[1])), backend, shape)
+
+
+def size_of(args):
     """(shape, the numbers after it): lamina lets `rand(4, 3, low, high)` give bounds positionally."""
     if args and isinstance(args[0], (tuple, list)):
         return tuple(args[0]), args[1:]
@@ -20,59 +35,18 @@ def _size(args):
     return tuple(sizes), args[len(sizes):]
 
 
-def _filled(shape, flat):
-    return Tensor(get_backend().from_rows(chunk(flat, storage_shape(shape)[1])), shape=shape)
-
-
 def full(*args):
     """full(size, value) as PyTorch, or full(rows, cols, value)."""
-    shape, (value,) = _size(args)
+    shape, (value,) = size_of(args)
     return Tensor(get_backend().full(*storage_shape(shape), value), shape=shape)
 
 
 def zeros(*size):
-    return full(*_size(size)[0], 0.0)
+    return full(*size_of(size)[0], 0.0)
 
 
 def ones(*size):
-    return full(*_size(size)[0], 1.0)
-
-
-def randn(*size, mean=0.0, std=1.0):
-    """Normal samples from lamina's seeded generator, in row-major order (the same on any backend)."""
-    shape, rest = _size(size)
-    mean, std = (*rest, mean, std)[:2] if rest else (mean, std)
-    gauss = generator().gauss
-    return _filled(shape, [gauss(mean, std) for _ in range(math.prod(shape))])
-
-
-def rand(*size, low=0.0, high=1.0):
-    shape, rest = _size(size)
-    low, high = (*rest, low, high)[:2] if rest else (low, high)
-    uniform = generator().uniform
-    return _filled(shape, [uniform(low, high) for _ in range(math.prod(shape))])
-
-
-def rand_like(other, low=0.0, high=1.0):
-    """Uniform samples of `other`'s shape on `other`'s backend (the same draws as `rand`)."""
-    return rand(other.shape, low=low, high=high).to(other.backend)
-
-
-def arange(start, end=None, step=1):
-    """start, start + step, ... up to (not including) end, as a 1-D tensor; arange(n) is 0..n-1."""
-    start, end = (0, start) if end is None else (start, end)
-    count = max(0, math.ceil((end - start) / step))
-    return _filled((count,), [float(start + i * step) for i in range(count)])
-
-
-def where(mask, a, b):
-    """Element-wise `a if mask else b`; a and b may be tensors or numbers."""
-    tensors = [t for t in (mask, a, b) if isinstance(t, Tensor)]
-    backend = common_backend(tensors, "where")
-    shape = max((t.shape for t in tensors), key=math.prod)
-    a_data = a.data if isinstance(a, Tensor) else float(a)
-    b_data = b.data if isinstance(b, Tensor) else float(b)
-    return Tensor(backend.where(mask.data, a_data, b_data), backend, shape)
+    return full(*size_of(size)[0], 1.0)
 
 
 def cat(tensors, dim=0):
@@ -87,12 +61,3 @@ def cat(tensors, dim=0):
     if len(shape) == 1:  # (F,) tensors are single rows: join them as columns
         return Tensor(backend.transpose(backend.concat_rows([backend.transpose(t.data) for t in tensors])), backend, shape)
     return Tensor(backend.concat_rows([t.data for t in tensors]), backend, shape)
-
-
-def one_hot(indices, num_classes):
-    """A row per class index (a list, or a tensor of shape (N,) or (N, 1))."""
-    indices = [int(i) for i in (indices.reshape(-1).tolist() if isinstance(indices, Tensor) else indices)]
-    bad = [i for i in indices if not 0 <= i < num_classes]
-    if bad:
-        raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
-    return Tensor(get_backend().one_hot(indices, num_classes))

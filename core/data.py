@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import numbers
 
-from .creation import cat
+from .creation import cat, tensor
 from .errors import ShapeError
 from .rng import generator
-from .tensors import Tensor, get_backend, tensor
+from .placement import get_backend
+from .tensors import Tensor
 
 
 class TensorDataset:

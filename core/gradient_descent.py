@@ -10,7 +10,8 @@ applies it (coupled L2 adds wd * param to the gradient; decoupled shrinks the pa
 from __future__ import annotations
 
 from .component import at_least, boolean, component, config_of, describe, field, number, runtime_argument
-from .tensors import Parameter, Tensor, tensor
+from .creation import tensor
+from .tensors import Parameter, Tensor
 
 
 class WeightDecay:

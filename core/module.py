@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .component import describe
 from .errors import ShapeError, StateDictError
-from .tensors import Buffer, Parameter, Tensor, tensor
+from .creation import tensor
+from .tensors import Buffer, Parameter, Tensor
 
 
 class Module:

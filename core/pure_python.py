@@ -196,6 +196,23 @@ class PurePythonBackend(Backend):
         flat = [v for row in a for v in row]
         return [flat[start:start + cols] for start in range(0, rows * cols, cols)]
 
+    def unfold(self, a, index, width):
+        patches = []
+        for row in a:
+            read = [row[i] if i >= 0 else 0.0 for i in index]
+            patches += [read[start:start + width] for start in range(0, len(read), width)]
+        return patches
+
+    def fold(self, a, index, cols):
+        per_row = len(index) // len(a[0])  # patch rows that came from one row
+        rows = [[0.0] * cols for _ in range(len(a) // per_row)]
+        for r, row in enumerate(rows):
+            values = [v for patch in a[r * per_row:(r + 1) * per_row] for v in patch]
+            for i, v in zip(index, values):
+                if i >= 0:
+                    row[i] += v
+        return rows
+
     def take_rows(self, a, indices):
         return [a[i][:] for i in indices]
 

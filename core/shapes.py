@@ -1,7 +1,10 @@
 """Shape arithmetic: how a Tensor's logical shape (PyTorch's) reads its 2-D storage.
 
 The first dimension is the rows; each row holds the remaining dimensions flattened in row-major
-order. A 1-D `(F,)` tensor is one row of F values and a 0-D `()` one is a single value.
+order. A 1-D `(F,)` tensor is one row of F values and a 0-D `()` one is a single value. What a
+training step needs on every batch (broadcasting a bias, summing along a dimension) is written
+inline in core/tensors.py; this file holds the rest: reshaping, indexing, permuting, and turning
+nested lists into shaped values and back.
 """
 
 from __future__ import annotations
@@ -57,13 +60,65 @@ def broadcast_shape(left, right, op):
     return result, padded[0], padded[1]
 
 
+def read_as(tensor, shape, what):
+    """`tensor` in `shape` when they differ only by leading 1s ((1, n) for (n,)), as broadcasting allows."""
+    if tensor.shape == shape:
+        return tensor
+    if without_leading_ones(tensor.shape) != without_leading_ones(shape):
+        raise ShapeError(f"cannot {what} a {tensor.shape} tensor into a {shape} one")
+    return tensor.reshape(shape)
+
+
+def without_leading_ones(shape):
+    return shape[next((i for i, n in enumerate(shape) if n != 1), len(shape)):]
+
+
+def stored_as(tensor, padded):
+    """A tensor's storage laid out for `padded`, its shape with leading 1s, for broadcasting."""
+    rows, cols = storage_shape(padded)
+    data = tensor.data
+    return data if tensor.backend.shape(data) == (rows, cols) else tensor.backend.reshape(data, rows, cols)
+
+
+def permutation(shape, dims):
+    """For a permute that keeps dim 0: the new shape, and where each new row position reads from."""
+    dims = tuple(dim_index(d, len(shape)) for d in dims)
+    if sorted(dims) != list(range(len(shape))) or (shape and dims[0] != 0):
+        raise ShapeError(f"permute{dims} of shape {shape}: lamina permutes the dimensions after the "
+                         "first (the rows), given as a reordering of all of them with 0 first")
+    inner = shape[1:]
+    strides = [math.prod(inner[i + 1:]) for i in range(len(inner))]
+    moved = [d - 1 for d in dims[1:]]
+    new_inner = tuple(inner[d] for d in moved)
+    reads = [0]
+    for d, size in zip(moved, new_inner):  # row-major over the new dims: offsets in the old row
+        reads = [r + i * strides[d] for r in reads for i in range(size)]
+    return shape[:1] + new_inner, reads
+
+
+def positions(index, count, what):
+    """(positions, single) from an int, a slice, a list of ints or bools, or a list from a tensor."""
+    if isinstance(index, slice):
+        return range(*index.indices(count)), False
+    single = not isinstance(index, (list, tuple, range))
+    index = [index] if single else list(index)
+    if index and all(type(i) is bool for i in index):
+        if len(index) != count:
+            raise IndexError(f"a mask of {len(index)} values cannot select from {count} {what}s")
+        return [i for i, keep in enumerate(index) if keep], False
+    bad = [i for i in index if isinstance(i, bool) or not isinstance(i, int) or not -count <= i < count]
+    if bad:
+        raise IndexError(f"{what} indices {bad[:5]} are not valid for {count} {what}s")
+    return [i % count for i in index], single
+
+
 def nested(values):
     """(shape, flat list of floats) of a rectangular nested list of numbers, at any depth."""
-    if _is_number(values):
+    if is_number(values):
         return (), [float(values)]
     if not isinstance(values, (list, tuple)):
         raise TypeError(f"lamina.tensor expects numbers in nested lists, got {type(values).__name__}")
-    if all(_is_number(v) for v in values):
+    if all(is_number(v) for v in values):
         return (len(values),), [float(v) for v in values]
     parts = [nested(v) for v in values]
     shapes = [shape for shape, _ in parts]
@@ -79,11 +134,9 @@ def chunk(flat, cols):
 
 def nest(rows, shape):
     """Storage rows as PyTorch's nested lists for `shape` (what `tolist` gives)."""
-    if len(shape) == 2:
-        return rows
     if len(shape) < 2:
         return rows[0][0] if not shape else rows[0]
-    return [_nest_flat(row, shape[1:]) for row in rows]
+    return rows if len(shape) == 2 else [_nest_flat(row, shape[1:]) for row in rows]
 
 
 def _nest_flat(flat, shape):
@@ -93,5 +146,5 @@ def _nest_flat(flat, shape):
     return [_nest_flat(flat[i:i + step], shape[1:]) for i in range(0, len(flat), step)]
 
 
-def _is_number(value):
+def is_number(value):
     return type(value) in (float, int) or isinstance(value, numbers.Real)

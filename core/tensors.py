@@ -1,5 +1,8 @@
 """Tensor: float64 values of PyTorch's shape, held as a 2-D table whose arithmetic a backend does.
 
+The first dimension is the rows; each row holds the remaining dimensions flattened in row-major
+order, so a (N, C, H, W) batch of images is N rows of C*H*W values and a (F,) bias is one row of F.
+Element-wise kernels never look at the shape; core/shapes.py holds the arithmetic of reading it.
 `Parameter` is a Tensor a model learns (it carries `.grad`); `Buffer` is a Tensor a model keeps in
 its state dict but does not learn (BatchNorm's running statistics).
 """
@@ -7,75 +10,12 @@ its state dict but does not learn (BatchNorm's running statistics).
 from __future__ import annotations
 
 import math
-import numbers
 from collections import namedtuple
 
-from .component import registry
-from .errors import BackendError, PluginError, ShapeError, UnknownComponentError
-from .pure_python import PurePythonBackend
-from .shapes import broadcast_shape, chunk, dim_index, nest, nested, resolve_shape, storage_shape
-
-
-_REFERENCE = PurePythonBackend()
-_backend = None  # set_backend's choice; until then, found on first use by get_backend
-
-
-def get_backend():
-    """The backend new tensors use: set_backend's choice, else the registered "python" backend
-    (the reference kernels' fast twin, plugins/python_backend.py), else the reference itself."""
-    global _backend
-    if _backend is None:
-        try:
-            _backend = registry().create("backends", "python")
-        except UnknownComponentError:  # its plugin is blocked: the reference serves from now on
-            _backend = _REFERENCE
-        except PluginError:  # asked for while plugins are still loading: the reference, this once
-            return _REFERENCE
-    return _backend
-
-
-def set_backend(backend):
-    """Make `backend` (a Backend, or a registered backend's name) the one tensors created from
-    now on use. Existing tensors keep theirs: convert one with `.to(name)`, a model with
-    `model.to(name)`."""
-    global _backend
-    _backend = resolve_backend(backend)
-    return _backend
-
-
-def resolve_backend(backend):
-    """A Backend from itself or from a registered backend's name (the current one if it has it)."""
-    if not isinstance(backend, str):
-        return backend
-    if backend == get_backend().name:
-        return get_backend()
-    return registry().create("backends", backend)
-
-
-def _mixed_backends(op, left, right):
-    return BackendError(
-        f"cannot {op} a {left.name} tensor and a {right.name} tensor: convert one with "
-        f".to({left.name!r}) or .to({right.name!r}) (lamina.set_backend only applies to tensors "
-        "created after it)"
-    )
-
-
-def same_backend(a, b) -> bool:
-    """Two backend objects of one kind (a name compares them: each create() makes a new one)."""
-    return a is b or a.name == b.name
-
-
-def common_backend(tensors, op):
-    """The backend every tensor shares, or an error naming the two that differ."""
-    backend = tensors[0].backend
-    for other in tensors[1:]:
-        if not same_backend(other.backend, backend):
-            raise _mixed_backends(op, backend, other.backend)
-    return backend
-
-
-def _is_number(value):
-    return type(value) in (float, int) or isinstance(value, numbers.Real)
+from .errors import ShapeError
+from .placement import common_backend, get_backend, mixed_backends, resolve_backend, same_backend
+from .shapes import (broadcast_shape, dim_index, is_number, nest, permutation, positions, read_as, resolve_shape,
+                     storage_shape, stored_as)
 
 
 def _unary(name):
@@ -105,7 +45,7 @@ Reduced = namedtuple("Reduced", "values indices")
 
 
 class Tensor:
-    """float64 values of PyTorch's `shape`, held as the backend's 2-D table (see core/shapes.py)."""
+    """float64 values of PyTorch's `shape`, held as the backend's 2-D table."""
 
     __slots__ = ("data", "backend", "shape")
     __hash__ = object.__hash__  # by identity: optimizer state is keyed by Parameter, and == compares values
@@ -129,7 +69,7 @@ class Tensor:
         return self.shape if dim is None else self.shape[dim_index(dim, self.dim())]
 
     def tolist(self):
-        """PyTorch's nested lists: rows of rows for a matrix, a flat list for (F,), a float for ()."""
+        """PyTorch's nested lists: one level per dimension, a float for a 0-d tensor."""
         return nest(self.backend.to_rows(self.data), self.shape)
 
     def item(self):
@@ -171,10 +111,6 @@ class Tensor:
         shown = "[" + ",\n        ".join(map(repr, rows[:3])) + ",\n        ...]"
         return f"tensor({shown}, shape={self.shape})"
 
-    def _wrap(self, data):
-        """Storage a kernel made from this tensor's, read in this tensor's shape."""
-        return Tensor(data, self.backend, self.shape)
-
     # --- reading the storage another way ----------------------------------------------------
     def _shaped(self, data, shape):
         """`data` read as `shape`, re-chunked by the backend if the row boundary moves."""
@@ -196,8 +132,24 @@ class Tensor:
 
     def unflatten(self, dim, sizes):
         dim = dim_index(dim, self.dim())
-        sizes = resolve_shape(tuple(sizes), self.shape[dim])
-        return self.reshape(self.shape[:dim] + sizes + self.shape[dim + 1:])
+        return self.reshape(self.shape[:dim] + resolve_shape(tuple(sizes), self.shape[dim]) + self.shape[dim + 1:])
+
+    def permute(self, *dims):
+        """The dimensions after the first reordered (the rows stay rows): (N, L, C) -> (N, C, L)."""
+        shape, reads = permutation(self.shape, dims[0] if len(dims) == 1 else dims)
+        return self.unfold_patches(reads, len(reads)).reshape(shape)
+
+    def unfold_patches(self, index, width):
+        """Patches as rows: every row's values read at `index` (row positions; -1 reads a 0.0), cut
+        into rows of `width`. A (N, D) tensor and L*width positions give (N*L, width), one row per
+        patch, sample by sample. This is im2col: convolution and pooling compute `index`."""
+        rows = self.shape[0] if self.dim() > 1 else 1
+        return Tensor(self.backend.unfold(self.data, index, width), self.backend, (rows * len(index) // width, width))
+
+    def fold_patches(self, index, shape):
+        """unfold_patches' adjoint: each patch value added back into the position it was read from,
+        giving a tensor of `shape` (col2im). Conv's backward folds the gradient of its patches."""
+        return Tensor(self.backend.fold(self.data, index, storage_shape(shape)[1]), self.backend, shape)
 
     # --- indexing: x[i], x[a:b], x[[i, j]], x[mask], x[:, j], x[:, a:b] ----------------------
     def __getitem__(self, index):
@@ -209,21 +161,20 @@ class Tensor:
         if self.dim() < 2:  # a (F,) tensor is one row: its items are the row's columns
             if not self.shape:
                 raise IndexError("a 0-d tensor cannot be indexed; use .item()")
-            return self.reshape(1, -1)._columns(index).reshape(-1 if isinstance(index, (slice, list, Tensor)) else ())
-        positions, single = _positions(index, self.shape[0], "row")
-        taken = self.backend.take_rows(self.data, positions)
-        return self._shaped(taken, self.shape[1:] if single else (len(positions),) + self.shape[1:])
+            picked = self.reshape(1, -1)._columns(index)
+            return picked.reshape(-1) if picked.dim() == 2 else picked.reshape(())
+        found, single = positions(_index_values(index), self.shape[0], "row")
+        taken = self.backend.take_rows(self.data, found)
+        return self._shaped(taken, self.shape[1:] if single else (len(found),) + self.shape[1:])
 
     def _columns(self, index):
         if self.dim() < 2:
             raise IndexError(f"x[:, j] needs at least 2 dimensions, this tensor has shape {self.shape}")
-        positions, single = _positions(index, self.shape[1], "column")
+        found, single = positions(_index_values(index), self.shape[1], "column")
         inner = math.prod(self.shape[2:])  # a column of a (N, C, H, W) tensor is a channel: H*W values
-        columns = [p * inner + k for p in positions for k in range(inner)]
-        backend = self.backend
-        taken = backend.transpose(backend.take_rows(backend.transpose(self.data), columns))
-        rest = self.shape[2:] if single else (len(positions),) + self.shape[2:]
-        return self._shaped(taken, self.shape[:1] + rest)
+        reads = [p * inner + k for p in found for k in range(inner)]
+        rest = self.shape[2:] if single else (len(found),) + self.shape[2:]
+        return self.unfold_patches(reads, len(reads)).reshape(self.shape[:1] + rest)
 
     # --- element-wise arithmetic ------------------------------------------------------------
     def _binary(self, kernel, other, op, swap=False):
@@ -233,12 +184,12 @@ class Tensor:
             operand = other
         elif isinstance(other, Tensor):
             if other.backend is not self.backend and not same_backend(other.backend, self.backend):
-                raise _mixed_backends(op, self.backend, other.backend)
+                raise mixed_backends(op, self.backend, other.backend)
             operand = other.data
-            if other.shape != shape:
+            if other.shape != shape and not (other.shape == shape[1:] and len(shape) > 1):  # a bias row: as stored
                 shape, mine, theirs = broadcast_shape(shape, other.shape, op)
-                data, operand = _stored_as(self, mine), _stored_as(other, theirs)
-        elif _is_number(other):
+                data, operand = stored_as(self, mine), stored_as(other, theirs)
+        elif is_number(other):
             operand = float(other)
         else:
             raise TypeError(f"cannot {op} a lamina Tensor and {type(other).__name__}")
@@ -251,7 +202,7 @@ class Tensor:
     maximum, minimum = _arithmetic("maximum", "compare"), _arithmetic("minimum", "compare")
 
     def __pow__(self, exponent):
-        if not _is_number(exponent):
+        if not is_number(exponent):
             raise TypeError("a tensor's exponent must be a number")
         return Tensor(self.backend.pow(self.data, exponent), self.backend, self.shape)
 
@@ -298,16 +249,21 @@ class Tensor:
         backend reduces its rows or its columns. With no dim, a Python float (see `sum`)."""
         if dim is None:
             return kernel(self.data, None)
-        shape, d = self.shape, dim_index(dim, self.dim())
+        shape = self.shape
+        if type(dim) is not int or not -len(shape) <= dim < max(len(shape), 1):
+            dim_index(dim, len(shape))  # raises, naming the dim
+        d = dim % max(len(shape), 1)
         before, along, after = math.prod(shape[:d]), math.prod(shape[d:d + 1]), math.prod(shape[d + 1:])
-        if after == 1:
-            result = kernel(self.backend.reshape(self.data, before, along), 1)
-        elif before == 1:
-            result = kernel(self.backend.reshape(self.data, along, after), 0)
+        if len(shape) == 2:  # the storage as it is: reduce its columns (dim 0) or its rows (dim 1)
+            result = kernel(self.data, d)
+        elif after == 1 or before == 1:
+            result = kernel(self.backend.reshape(self.data, before, along), 1) if after == 1 else \
+                kernel(self.backend.reshape(self.data, along, after), 0)
         else:
             raise ShapeError(f"lamina reduces a tensor of shape {shape} along its first or last dimension, "
-                             f"not dim={dim}; reshape it first")
-        return self._shaped(result, shape[:d] + ((1,) if keepdim and shape else ()) + shape[d + 1:])
+                             f"not dim={dim}; reshape or permute it first")
+        kept = shape[:d] + ((1,) if keepdim and shape else ()) + shape[d + 1:]
+        return Tensor(result, self.backend, kept) if len(kept) == 2 else self._shaped(result, kept)
 
     def sum(self, dim=None, keepdim=False):
         """Along `dim` as PyTorch. With no dim lamina returns a Python float, not a 0-d tensor: a loss
@@ -315,7 +271,7 @@ class Tensor:
         return self._reduce(self.backend.sum, dim, keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        count = self.numel() if dim is None else math.prod(self.shape[dim_index(dim, self.dim()):][:1])
+        count = self.numel() if dim is None else self.shape[dim_index(dim, self.dim())] if self.shape else 1
         return self.sum(dim, keepdim) / count
 
     def amax(self, dim=None, keepdim=False):
@@ -326,9 +282,7 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim=False):
         """Indices (as floats) of the largest values; with no dim, into the flattened tensor."""
-        if dim is None:
-            return self.reshape(-1).argmax(0)
-        return self._reduce(self.backend.argmax, dim, keepdim)
+        return self.reshape(-1).argmax(0) if dim is None else self._reduce(self.backend.argmax, dim, keepdim)
 
     def max(self, dim=None, keepdim=False):
         """The largest value (a float, as `sum`); along `dim`, (values, indices) as PyTorch."""
@@ -339,19 +293,16 @@ class Tensor:
 
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(x))) along dim, shifted by the maximum so exp never overflows."""
-        dim_index(dim, self.dim())
         peak = self.amax(dim, keepdim=True)
         return (self - peak).exp().sum(dim, keepdim=True).log().add_(peak).sum(dim, keepdim)
 
     def log_softmax(self, dim):
         """x - logsumexp(x) along dim: log-probabilities, stable for any logits."""
-        dim_index(dim, self.dim())
         shifted = self - self.amax(dim, keepdim=True)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
     def softmax(self, dim):
         """exp(x) / sum(exp(x)) along dim, after subtracting the maximum so exp never overflows."""
-        dim_index(dim, self.dim())
         powers = (self - self.amax(dim, keepdim=True)).exp()
         return powers / powers.sum(dim, keepdim=True)
 
@@ -366,7 +317,7 @@ class Tensor:
     def copy_(self, other):
         """Overwrite with `other`'s values (converted from its backend if it has another one)."""
         if isinstance(other, Tensor):
-            self.data = self.backend.copy(_read_as(other, self.shape, "copy").to(self.backend).data)
+            self.data = self.backend.copy(read_as(other, self.shape, "copy").to(self.backend).data)
         else:
             self.data = self.backend.full(*storage_shape(self.shape), other)
         return self
@@ -391,44 +342,19 @@ class Mask(Tensor):
     __slots__ = ()
 
 
-def _read_as(tensor, shape, what):
-    """`tensor` in `shape` when they differ only by leading 1s ((1, n) for (n,)), as broadcasting allows."""
-    if tensor.shape == shape:
-        return tensor
-    if _without_leading_ones(tensor.shape) != _without_leading_ones(shape):
-        raise ShapeError(f"cannot {what} a {tensor.shape} tensor into a {shape} one")
-    return tensor.reshape(shape)
-
-
-def _without_leading_ones(shape):
-    return shape[next((i for i, n in enumerate(shape) if n != 1), len(shape)):]
-
-
-def _stored_as(tensor, padded):
-    """A tensor's storage laid out for `padded`, its shape with leading 1s, for broadcasting."""
-    rows, cols = storage_shape(padded)
-    data = tensor.data
-    return data if tensor.backend.shape(data) == (rows, cols) else tensor.backend.reshape(data, rows, cols)
-
-
-def _positions(index, count, what):
-    """(positions, single) from an int, a slice, a list of ints or bools, a Mask or an index tensor."""
+def _index_values(index):
+    """An index given as a tensor, as Python values: a Mask's truth values, a tensor's integers."""
     if isinstance(index, Mask):
-        index = [v != 0.0 for v in index.reshape(-1).tolist()]
-    elif isinstance(index, Tensor):
-        index = int(index.item()) if not index.shape else [int(v) for v in index.reshape(-1).tolist()]
-    if isinstance(index, slice):
-        return range(*index.indices(count)), False
-    single = not isinstance(index, (list, tuple, range))
-    index = [index] if single else list(index)
-    if index and all(type(i) is bool for i in index):
-        if len(index) != count:
-            raise IndexError(f"a mask of {len(index)} values cannot select from {count} {what}s")
-        return [i for i, keep in enumerate(index) if keep], False
-    bad = [i for i in index if isinstance(i, bool) or not isinstance(i, int) or not -count <= i < count]
-    if bad:
-        raise IndexError(f"{what} indices {bad[:5]} are not valid for {count} {what}s")
-    return [i % count for i in index], single
+        return [v != 0.0 for v in index.reshape(-1).tolist()]
+    if isinstance(index, Tensor):
+        return int(index.item()) if not index.shape else [int(v) for v in index.reshape(-1).tolist()]
+    return index
+
+
+def _check_is_tensor(value, what):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{what} takes a lamina Tensor, got {type(value).__name__}; "
+                        "build one with lamina.tensor(values)")
 
 
 class Parameter(Tensor):
@@ -437,12 +363,13 @@ class Parameter(Tensor):
     __slots__ = ("grad",)
 
     def __init__(self, value):
-        value = value if isinstance(value, Tensor) else tensor(value)
+        _check_is_tensor(value, type(self).__name__)
         super().__init__(value.data, value.backend, value.shape)
         self.grad = None
 
     def accumulate_grad(self, grad):
-        grad = _read_as(grad, self.shape, "accumulate a gradient of")
+        if grad.shape != self.shape:
+            grad = read_as(grad, self.shape, "accumulate a gradient of")
         self.grad = grad if self.grad is None else self.grad + grad
 
 
@@ -452,25 +379,8 @@ class Buffer(Tensor):
     __slots__ = ()
 
     def __init__(self, value):
-        value = value if isinstance(value, Tensor) else tensor(value)
+        _check_is_tensor(value, type(self).__name__)
         super().__init__(value.data, value.backend, value.shape)
-
-
-def tensor(values):
-    """A float64 tensor from nested lists of numbers of any depth, a number, a numpy array (kept
-    without a copy where the backend can: numpy checks its numbers, not lamina element by element)
-    or anything with `.tolist()`; its shape is PyTorch's for the same values."""
-    if isinstance(values, Tensor):  # a copy, on the current backend
-        moved = values.to(get_backend())
-        return moved if moved is not values else values.clone()
-    backend = get_backend()
-    if hasattr(values, "dtype") and hasattr(values, "reshape") and values.dtype.kind in "biuf":
-        table = values.reshape(storage_shape(values.shape))
-        take_array = getattr(backend, "from_array", None)  # an optional kernel (lamina.backend)
-        return Tensor(take_array(table) if take_array else backend.from_rows(table.astype(float).tolist()),
-                      backend, values.shape)
-    shape, flat = nested(values.tolist() if hasattr(values, "tolist") else values)
-    return Tensor(backend.from_rows(chunk(flat, storage_shape(shape)[1])), backend, shape)
 
 
 def zeros_like(other):

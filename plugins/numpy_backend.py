@@ -41,6 +41,7 @@ class NumpyBackend(Backend):
 
     def __init__(self):
         np = self.np = _import_numpy()
+        self._indices = {}  # id of a patch index list -> (the list, its array)
         self._compare = {
             ">": np.greater, ">=": np.greater_equal, "<": np.less,
             "<=": np.less_equal, "==": np.equal, "!=": np.not_equal,
@@ -173,6 +174,24 @@ class NumpyBackend(Backend):
 
     def reshape(self, a, rows, cols):
         return a.reshape(rows, cols)  # a view when the layout allows, as the kernels share arrays
+
+    def unfold(self, a, index, width):
+        padded = self.np.concatenate([a, self.np.zeros((a.shape[0], 1), a.dtype)], axis=1)
+        return padded[:, self._index(index)].reshape(-1, width)  # index -1 reads the zero column
+
+    def fold(self, a, index, cols):
+        np, positions = self.np, self._index(index)
+        rows = a.size // len(positions)
+        where = (np.arange(rows)[:, None] * (cols + 1) + np.where(positions < 0, cols, positions)).ravel()
+        summed = np.bincount(where, weights=a.ravel(), minlength=rows * (cols + 1))
+        return summed.reshape(rows, cols + 1)[:, :cols]
+
+    def _index(self, index):
+        """A patch index as an array, made once per index list (a layer keeps its list)."""
+        cached = self._indices.get(id(index))
+        if cached is None or cached[0] is not index:
+            cached = self._indices[id(index)] = (index, self.np.asarray(index, dtype=self.np.intp))
+        return cached[1]
 
     def take_rows(self, a, indices):
         if isinstance(indices, range) and indices.step == 1:

@@ -7,7 +7,8 @@ import os
 import stat
 
 from lamina.errors import ConfigError
-from lamina.tensors import Tensor, tensor
+from lamina.creation import tensor
+from lamina.tensors import Tensor
 
 # Bounds on what is read before anything is allocated for it: a CSV of numbers this large is a
 # mistake (or /dev/zero), and one cell longer than a number can be is not a number.

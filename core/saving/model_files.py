@@ -32,7 +32,8 @@ from lamina.errors import FileFormatError, LaminaError, UnknownComponentError
 from lamina.module import Module, Sequential
 from lamina.rng import generator
 from lamina.saving.formats import format_for, write_atomically
-from lamina.tensors import Tensor, tensor
+from lamina.creation import tensor
+from lamina.tensors import Tensor
 
 FORMAT_MARKER = "lamina"
 FORMAT_VERSION = 1

@@ -7,7 +7,7 @@ mask) is fixed by re-seeding lamina's generator before every forward.
 
 from __future__ import annotations
 
-from lamina.creation import randn
+from lamina.factories import randn
 from lamina.rng import manual_seed
 from lamina.tensors import Tensor
 

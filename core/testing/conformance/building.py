@@ -8,7 +8,7 @@ import attrs
 
 from lamina.callbacks import Callback
 from lamina.component import Example, config_of
-from lamina.creation import rand, randn
+from lamina.factories import rand, randn
 from lamina.gradient_descent import Optimizer
 from lamina.learning_rate import LRScheduler
 from lamina.module import Loss, Module

@@ -6,7 +6,7 @@ import os
 import tempfile
 
 from lamina.callbacks import Callback
-from lamina.creation import randn
+from lamina.factories import randn
 from lamina.data import DataLoader, TensorDataset
 from lamina.rng import manual_seed
 from lamina.saving.checkpoints import save_checkpoint

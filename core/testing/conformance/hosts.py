@@ -5,7 +5,7 @@ on another plugin being installed."""
 from __future__ import annotations
 
 from lamina.component import component, field
-from lamina.creation import randn
+from lamina.factories import randn
 from lamina.gradient_descent import Optimizer
 from lamina.module import Loss, Module
 from lamina.rng import manual_seed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lamina.creation import randn
+from lamina.factories import randn
 from lamina.rng import manual_seed
 from lamina.testing.conformance.building import (
     assert_same,
