@@ -7,16 +7,22 @@ formats are plugins found through entry points, loaded on first use (never on `i
 from . import callbacks, data, nn, optim
 from .callbacks import Callback
 from .component import config_of, field, registry
-from .creation import cat, full, ones, tensor, zeros
-from .factories import arange, one_hot, rand, rand_like, randn, where
+from .creation import tensor
+from .factories import arange, cat, full, one_hot, ones, rand, rand_like, randn, where, zeros
 from .errors import (BackendError, ConfigError, FileFormatError, LaminaError, NonFiniteLossError, PluginError,
                      ShapeError, StateDictError, UnknownComponentError)
 from .plugin_system.hookspecs import hookimpl
-from .plugin_system.kinds import Record
+from .plugin_system.kinds import Example, Record
 from .plugin_system.manager import plugin_manager, register
 from .performance import get_num_threads, set_num_threads
 from .rng import get_rng_state, manual_seed, set_rng_state
 from .saving.model_files import load, save
-from .placement import get_backend, set_backend
+from .backend import get_backend, set_backend
 from .tensors import Buffer, Parameter, Tensor, zeros_like
-from .trainer import History, Trainer
+from .trainer import Trainer
+
+
+def __getattr__(name):  # lamina.History: the callback every Trainer keeps, found in the registry
+    if name == "History":
+        return registry().get("callbacks", "History")
+    raise AttributeError(f"module 'lamina' has no attribute {name!r}")

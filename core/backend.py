@@ -1,10 +1,10 @@
-"""What a backend is: the kernels a Tensor calls, over storage the backend chooses.
+"""What a backend is: the kernels a Tensor calls, over storage the backend chooses; and which
+backend new tensors use (`set_backend`), as PyTorch's device.
 
 A Tensor holds its backend and an opaque `data` value (a list of rows for pure Python, an ndarray
 for numpy). Every kernel takes and returns that storage, always 2-D (rows, columns) whatever shape
-the Tensor reads it as (core/shapes.py); "scalar" arguments are Python numbers. Model code only
-ever calls Tensor methods, so switching backends
-changes no model code. The reference implementation of each kernel is lamina.pure_python.
+the Tensor reads it as; "scalar" arguments are Python numbers. Model code only ever calls Tensor
+methods, so switching backends changes no model code. The reference kernels are lamina.pure_python.
 
 A backend may also offer optional kernels, which their callers look up with `getattr(backend, name,
 None)`, doing the same work another way where there is none: `from_array(array)` takes a 2-D
@@ -14,6 +14,9 @@ exp_avg_sq, max_exp_avg_sq) with exactly the numbers of its readable update (tes
 """
 
 from __future__ import annotations
+
+from .component import registry
+from .errors import BackendError
 
 # Binary kernels broadcast a (1, n) row, an (n, 1) column or a Python number against a matrix.
 KERNELS = {
@@ -46,7 +49,6 @@ KERNELS = {
     "unfold": "(a, index, width) each row read at `index` (-1 reads 0.0), cut into rows of `width`: im2col",
     "fold": "(a, index, cols) unfold's adjoint: rows of `cols`, each value added where unfold read it",
     "concat_rows": "(parts) the rows of each part, one after another",
-    "one_hot": "(indices, num_classes) a row per index, 1.0 in its column",
     # linear algebra
     "matmul": "(a, b) the matrix product",
 }
@@ -63,3 +65,53 @@ class Backend:
         missing = [kernel for kernel in KERNELS if not callable(getattr(cls, kernel, None))]
         if missing:
             raise TypeError(f"backend {cls.__name__} does not implement the kernels {', '.join(missing)}")
+
+
+_backend = None  # set_backend's choice; until then, found on first use by get_backend
+
+
+def get_backend():
+    """The backend new tensors use: set_backend's choice, else the registered "python" backend
+    (plugins/python_backend.py, the fast twin of the reference kernels in lamina.pure_python)."""
+    global _backend
+    if _backend is None:
+        _backend = registry().create("backends", "python")
+    return _backend
+
+
+def set_backend(backend):
+    """Make `backend` (a Backend, or a registered backend's name) the one tensors created from
+    now on use. Existing tensors keep theirs: convert one with `.to(name)`, a model with
+    `model.to(name)`."""
+    global _backend
+    _backend = resolve_backend(backend)
+    return _backend
+
+
+def resolve_backend(backend):
+    """A Backend from itself or from a registered backend's name (the current one if it has it)."""
+    if not isinstance(backend, str):
+        return backend
+    if backend == get_backend().name:
+        return get_backend()
+    return registry().create("backends", backend)
+
+
+def mixed_backends(op, left, right):
+    return BackendError(f"cannot {op} a {left.name} tensor and a {right.name} tensor: convert one with "
+                        f".to({left.name!r}) or .to({right.name!r}) (lamina.set_backend only applies to "
+                        "tensors created after it)")
+
+
+def same_backend(a, b) -> bool:
+    """Two backend objects of one kind (a name compares them: each create() makes a new one)."""
+    return a is b or a.name == b.name
+
+
+def common_backend(tensors, op):
+    """The backend every tensor shares, or an error naming the two that differ."""
+    backend = tensors[0].backend
+    for other in tensors[1:]:
+        if not same_backend(other.backend, backend):
+            raise mixed_backends(op, backend, other.backend)
+    return backend

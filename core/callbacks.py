@@ -1,5 +1,5 @@
-"""lamina.callbacks: the Callback interface, the History every Trainer keeps, and every registered
-callback by name (`lamina.callbacks.EarlyStopping` is looked up in the registry).
+"""lamina.callbacks: the Callback interface, and every registered callback by name
+(`lamina.callbacks.EarlyStopping`, or the History every Trainer keeps, is looked up in the registry).
 
 A Callback is code that runs at the Trainer's boundaries. Override only the hooks you need.
 
@@ -42,41 +42,19 @@ class Callback:
     def __repr__(self):
         return describe(self)
 
-    def on_fit_start(self, trainer):
-        pass
-
-    def on_fit_end(self, trainer):
-        pass
-
-    def on_epoch_start(self, trainer, epoch):
-        pass
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        pass
-
-    def on_train_batch_start(self, trainer, batch, batch_index):
-        pass
-
-    def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs):
-        pass
-
-    def on_before_backward(self, trainer, loss):
-        pass
-
-    def on_after_backward(self, trainer, batch, logs):
-        pass
-
-    def on_before_optimizer_step(self, trainer, optimizer):
-        pass
-
-    def on_validation_start(self, trainer):
-        pass
-
-    def on_validation_end(self, trainer, logs):
-        pass
-
-    def on_exception(self, trainer, error):
-        pass
+    # The hooks, as the module docstring orders them: each does nothing until a subclass overrides it.
+    def on_fit_start(self, trainer): pass
+    def on_fit_end(self, trainer): pass
+    def on_epoch_start(self, trainer, epoch): pass
+    def on_epoch_end(self, trainer, epoch, logs): pass
+    def on_train_batch_start(self, trainer, batch, batch_index): pass
+    def on_train_batch_end(self, trainer, outputs, batch, batch_index, logs): pass
+    def on_before_backward(self, trainer, loss): pass
+    def on_after_backward(self, trainer, batch, logs): pass
+    def on_before_optimizer_step(self, trainer, optimizer): pass
+    def on_validation_start(self, trainer): pass
+    def on_validation_end(self, trainer, logs): pass
+    def on_exception(self, trainer, error): pass
 
     @property
     def state_key(self) -> str:
@@ -104,42 +82,6 @@ def implemented_hooks(callbacks) -> dict:
         hook: [getattr(c, hook) for c in callbacks if getattr(type(c), hook) is not getattr(Callback, hook)]
         for hook in HOOKS
     }
-
-
-class History(Callback):
-    """What happened, epoch by epoch: `history["loss"]` is the list of epoch losses.
-
-    Every Trainer keeps one (`trainer.history`, returned by `fit`); it records each epoch's logs
-    before the other callbacks see them, so a checkpoint written at the end of an epoch includes it.
-    """
-
-    def __init__(self):
-        self.epochs = []
-        self.history = {}
-
-    def on_epoch_end(self, trainer, epoch, logs):
-        self.epochs.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
-
-    def __getitem__(self, key):
-        return self.history[key]
-
-    def __contains__(self, key):
-        return key in self.history
-
-    def __len__(self):
-        return len(self.epochs)
-
-    def __repr__(self):
-        return f"History(epochs={len(self.epochs)}, keys={sorted(self.history)})"
-
-    def state_dict(self):
-        return {"epochs": list(self.epochs), "history": {k: list(v) for k, v in self.history.items()}}
-
-    def load_state_dict(self, state):
-        self.epochs = list(state["epochs"])
-        self.history = {k: list(v) for k, v in state["history"].items()}
 
 
 def __getattr__(name):

@@ -12,7 +12,6 @@ and `config_of(Dropout(0.2)) == {"p": 0.2}` for saving and for config-built mode
 from __future__ import annotations
 
 import numbers
-from typing import Callable
 
 import attrs
 from attrs import field  # noqa: F401  re-exported for component authors
@@ -29,18 +28,6 @@ def component(cls=None, **options):
     if cls is None:
         return lambda c: attrs.define(c, **settings)
     return attrs.define(cls, **settings)
-
-
-@attrs.frozen
-class Example:
-    """One way to build and feed a component, declared beside it as `conformance_examples = [...]`:
-    the arguments to build it with (a dict, or a function of its runtime arguments), the inputs to
-    feed it (a function returning them) and the checks that do not apply (name -> why). Plain data:
-    the conformance kit (lamina.testing) reads it; declaring it imports nothing from the kit."""
-
-    kwargs: dict | Callable = attrs.field(factory=dict)
-    inputs: Callable | None = None
-    skip: dict = attrs.field(factory=dict)
 
 
 def runtime_argument(**options):

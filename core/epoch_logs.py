@@ -14,7 +14,6 @@ def resolve_metric(metric):
     raise TypeError(f"a metric must be a registered name or a function, got {metric!r}")
 
 
-
 class EpochTotals:
     """Sample-weighted running means of the loss and each metric over an epoch."""
 

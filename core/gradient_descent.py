@@ -9,7 +9,7 @@ applies it (coupled L2 adds wd * param to the gradient; decoupled shrinks the pa
 
 from __future__ import annotations
 
-from .component import at_least, boolean, component, config_of, describe, field, number, runtime_argument
+from .component import at_least, boolean, component, config_of, describe, field, number, registry, runtime_argument
 from .creation import tensor
 from .tensors import Parameter, Tensor
 
@@ -85,8 +85,6 @@ class Optimizer:
     def _weight_decay(self, group):
         if not group["weight_decay"]:
             return None
-        from .component import registry
-
         style = "decoupled" if group["decoupled_weight_decay"] else "l2"
         return registry().create("weight_decay", style)
 

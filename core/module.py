@@ -67,10 +67,8 @@ class Module:
             p.grad = None
 
     def to(self, backend):
-        """Move every parameter (and its gradient) and buffer to `backend` (a name such as
-        "numpy", or a Backend), in place, as torch's `module.to(device)`; returns the module.
-        The Parameter objects stay the same, but build the optimizer after moving the model, as
-        in PyTorch: state an optimizer already holds stays on the old backend."""
+        """Move every parameter (with its gradient) and buffer to `backend` ("numpy", or a Backend) in
+        place, as torch's `module.to(device)`; build the optimizer after moving the model, as in PyTorch."""
         for _, member in self.named_parameters() + self.named_buffers():
             moved = member.to(backend)
             member.data, member.backend = moved.data, moved.backend
@@ -215,24 +213,3 @@ class Loss:
 
     def backward(self) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
-
-    # --- helpers shared by element-wise losses ----------------------------------------------
-    def check_same_shape(self, prediction, target):
-        if not isinstance(target, Tensor):
-            raise TypeError(f"{type(self).__name__} expects the target as a lamina Tensor, "
-                            f"got {type(target).__name__}")
-        if prediction.shape != target.shape:
-            raise ShapeError(f"{type(self).__name__} got prediction of shape {prediction.shape} and target of "
-                             f"shape {target.shape}; they must match")
-
-    def reduce(self, losses: Tensor):
-        """Apply `reduction` to a tensor of per-element (or per-sample) losses."""
-        if self.reduction == "mean":
-            return losses.mean()
-        if self.reduction == "sum":
-            return losses.sum()
-        return losses
-
-    def reduction_scale(self, count: int) -> float:
-        """d(reduced)/d(each element's loss): 1/count for a mean, 1 otherwise."""
-        return 1.0 / count if self.reduction == "mean" else 1.0

@@ -91,6 +91,23 @@ def _broadcast(op, a, b):
     return [list(map(op, x, repeat(y[0], cols))) for x, y in zip(left, right)]
 
 
+def _elementwise(op):
+    """A kernel applying `op` to each pair of elements (broadcast as _broadcast says)."""
+    return lambda self, a, b: _broadcast(op, a, b)
+
+
+def _along(reduce):
+    """A kernel reducing everything (dim None, to a float), each column (dim 0) or each row (dim 1)."""
+    def kernel(self, a, dim):
+        if dim is None:
+            return float(reduce(map(reduce, a)))
+        if dim == 0:
+            return [[float(v) for v in map(reduce, zip(*a))]]
+        return [[float(reduce(row))] for row in a]
+
+    return kernel
+
+
 def _pair(x, y):
     return (x, y)
 
@@ -119,14 +136,8 @@ class PurePythonBackend(Backend):
         return [row[:] for row in a]
 
     # --- element-wise -----------------------------------------------------------------------
-    def add(self, a, b):
-        return _broadcast(operator.add, a, b)
-
-    def sub(self, a, b):
-        return _broadcast(operator.sub, a, b)
-
-    def mul(self, a, b):
-        return _broadcast(operator.mul, a, b)
+    add, sub, mul = _elementwise(operator.add), _elementwise(operator.sub), _elementwise(operator.mul)
+    maximum, minimum = _elementwise(max), _elementwise(min)
 
     def div(self, a, b):
         try:
@@ -138,12 +149,6 @@ class PurePythonBackend(Backend):
         if exponent == 2:  # squares exactly as x * x, which is what a learner's formula says
             return [[v * v for v in row] for row in a]
         return [[ieee_power(v, exponent) for v in row] for row in a]
-
-    def maximum(self, a, b):
-        return _broadcast(max, a, b)
-
-    def minimum(self, a, b):
-        return _broadcast(min, a, b)
 
     def compare(self, a, b, op):
         # float(True) is 1.0: map(float, ...) turns the booleans into a mask at C level.
@@ -171,21 +176,7 @@ class PurePythonBackend(Backend):
     def transpose(self, a):
         return [list(column) for column in zip(*a)]
 
-    def _reduce(self, reduce, a, dim):
-        if dim is None:
-            return float(reduce(map(reduce, a)))
-        if dim == 0:
-            return [[float(v) for v in map(reduce, zip(*a))]]
-        return [[float(reduce(row))] for row in a]
-
-    def sum(self, a, dim):
-        return self._reduce(sum, a, dim)
-
-    def max(self, a, dim):
-        return self._reduce(max, a, dim)
-
-    def min(self, a, dim):
-        return self._reduce(min, a, dim)
+    sum, max, min = _along(sum), _along(max), _along(min)
 
     def argmax(self, a, dim):
         if dim == 0:
@@ -218,12 +209,6 @@ class PurePythonBackend(Backend):
 
     def concat_rows(self, parts):
         return [row[:] for part in parts for row in part]
-
-    def one_hot(self, indices, num_classes):
-        rows = [[0.0] * num_classes for _ in indices]
-        for row, i in zip(rows, indices):
-            row[i] = 1.0
-        return rows
 
     # --- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):

@@ -1,11 +1,7 @@
-"""Shape arithmetic: how a Tensor's logical shape (PyTorch's) reads its 2-D storage.
-
-The first dimension is the rows; each row holds the remaining dimensions flattened in row-major
-order. A 1-D `(F,)` tensor is one row of F values and a 0-D `()` one is a single value. What a
-training step needs on every batch (broadcasting a bias, summing along a dimension) is written
-inline in core/tensors.py; this file holds the rest: reshaping, indexing, permuting, and turning
-nested lists into shaped values and back.
-"""
+"""Shape arithmetic: how a Tensor's logical shape (PyTorch's) reads its 2-D storage (rows are the
+first dimension; a (F,) tensor is one row, a () one a single value). What every batch needs, a bias
+broadcast and a sum along a dimension, is inline in core/tensors.py; here is the rest: reshaping,
+broadcasting, indexing, permuting, and nested lists in and out."""
 
 from __future__ import annotations
 
@@ -112,15 +108,16 @@ def positions(index, count, what):
     return [i % count for i in index], single
 
 
-def nested(values):
+def nested(values, where=""):
     """(shape, flat list of floats) of a rectangular nested list of numbers, at any depth."""
     if is_number(values):
         return (), [float(values)]
     if not isinstance(values, (list, tuple)):
-        raise TypeError(f"lamina.tensor expects numbers in nested lists, got {type(values).__name__}")
+        raise TypeError(f"lamina.tensor: the value{' at ' + where if where else ''} is {values!r} "
+                        f"({type(values).__name__}), expected a number or a list of them")
     if all(is_number(v) for v in values):
         return (len(values),), [float(v) for v in values]
-    parts = [nested(v) for v in values]
+    parts = [nested(v, f"{where}[{i}]") for i, v in enumerate(values)]
     shapes = [shape for shape, _ in parts]
     if any(shape != shapes[0] for shape in shapes):
         raise ShapeError(f"lamina.tensor needs equal-length lists at each level, got items of shapes {shapes[:6]}")

@@ -1,19 +1,16 @@
-"""Tensor: float64 values of PyTorch's shape, held as a 2-D table whose arithmetic a backend does.
-
-The first dimension is the rows; each row holds the remaining dimensions flattened in row-major
-order, so a (N, C, H, W) batch of images is N rows of C*H*W values and a (F,) bias is one row of F.
-Element-wise kernels never look at the shape; core/shapes.py holds the arithmetic of reading it.
-`Parameter` is a Tensor a model learns (it carries `.grad`); `Buffer` is a Tensor a model keeps in
-its state dict but does not learn (BatchNorm's running statistics).
-"""
+"""Tensor: float64 values of PyTorch's shape, held as a 2-D table whose arithmetic a backend does:
+each row holds the dimensions after the first, flattened in row-major order, so a (N, C, H, W)
+batch of images is N rows of C*H*W values and a (F,) bias one row of F (core/shapes.py).
+`Parameter` is a Tensor a model learns (it carries `.grad`); `Buffer` is one a model keeps in its
+state dict but does not learn (BatchNorm's running statistics)."""
 
 from __future__ import annotations
 
 import math
 from collections import namedtuple
 
+from .backend import common_backend, get_backend, mixed_backends, resolve_backend, same_backend
 from .errors import ShapeError
-from .placement import common_backend, get_backend, mixed_backends, resolve_backend, same_backend
 from .shapes import (broadcast_shape, dim_index, is_number, nest, permutation, positions, read_as, resolve_shape,
                      storage_shape, stored_as)
 
@@ -29,6 +26,17 @@ def _unary(name):
 def _arithmetic(kernel, op, swap=False):
     def method(self, other):
         return self._binary(getattr(self.backend, kernel), other, op, swap)
+
+    return method
+
+
+def _in_place(kernel, op):
+    def method(self, other):
+        result = self._binary(getattr(self.backend, kernel), other, op)
+        if result.shape != self.shape:
+            raise ShapeError(f"cannot {op} a {other.shape} tensor into a {self.shape} one in place")
+        self.data = result.data
+        return self
 
     return method
 
@@ -89,7 +97,7 @@ class Tensor:
         return self.item() != 0.0
 
     def clone(self):
-        return Tensor(self.backend.copy(self.data), self.backend, self.shape)
+        return self._wrap(self.backend.copy(self.data))
 
     def to(self, backend):
         """This tensor on `backend` (a name such as "numpy", or a Backend): itself if it is
@@ -110,6 +118,9 @@ class Tensor:
             return f"tensor({rows!r})"
         shown = "[" + ",\n        ".join(map(repr, rows[:3])) + ",\n        ...]"
         return f"tensor({shown}, shape={self.shape})"
+
+    def _wrap(self, data):  # storage a kernel made from this tensor's, read in its shape
+        return Tensor(data, self.backend, self.shape)
 
     # --- reading the storage another way ----------------------------------------------------
     def _shaped(self, data, shape):
@@ -206,8 +217,7 @@ class Tensor:
             raise TypeError("a tensor's exponent must be a number")
         return Tensor(self.backend.pow(self.data, exponent), self.backend, self.shape)
 
-    def __neg__(self):
-        return Tensor(self.backend.unary(self.data, "neg"), self.backend, self.shape)
+    __neg__ = _unary("neg")
 
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
@@ -263,7 +273,9 @@ class Tensor:
             raise ShapeError(f"lamina reduces a tensor of shape {shape} along its first or last dimension, "
                              f"not dim={dim}; reshape or permute it first")
         kept = shape[:d] + ((1,) if keepdim and shape else ()) + shape[d + 1:]
-        return Tensor(result, self.backend, kept) if len(kept) == 2 else self._shaped(result, kept)
+        if len(kept) == 2 or (len(shape) == 2 and d == 0):  # a (1, F) row already reads as (F,)
+            return Tensor(result, self.backend, kept)
+        return self._shaped(result, kept)
 
     def sum(self, dim=None, keepdim=False):
         """Along `dim` as PyTorch. With no dim lamina returns a Python float, not a 0-d tensor: a loss
@@ -293,26 +305,24 @@ class Tensor:
 
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(x))) along dim, shifted by the maximum so exp never overflows."""
+        dim_index(dim, self.dim())
         peak = self.amax(dim, keepdim=True)
         return (self - peak).exp().sum(dim, keepdim=True).log().add_(peak).sum(dim, keepdim)
 
     def log_softmax(self, dim):
         """x - logsumexp(x) along dim: log-probabilities, stable for any logits."""
+        dim_index(dim, self.dim())
         shifted = self - self.amax(dim, keepdim=True)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
     def softmax(self, dim):
         """exp(x) / sum(exp(x)) along dim, after subtracting the maximum so exp never overflows."""
+        dim_index(dim, self.dim())
         powers = (self - self.amax(dim, keepdim=True)).exp()
         return powers / powers.sum(dim, keepdim=True)
 
     # --- in place (optimizers update parameters through these) ------------------------------
-    def _in_place(self, kernel, other, op):
-        result = self._binary(kernel, other, op)
-        if result.shape != self.shape:
-            raise ShapeError(f"cannot {op} a {other.shape} tensor into a {self.shape} one in place")
-        self.data = result.data
-        return self
+    add_, sub_, mul_ = _in_place("add", "add"), _in_place("sub", "subtract"), _in_place("mul", "multiply")
 
     def copy_(self, other):
         """Overwrite with `other`'s values (converted from its backend if it has another one)."""
@@ -321,15 +331,6 @@ class Tensor:
         else:
             self.data = self.backend.full(*storage_shape(self.shape), other)
         return self
-
-    def add_(self, other):
-        return self._in_place(self.backend.add, other, "add")
-
-    def sub_(self, other):
-        return self._in_place(self.backend.sub, other, "subtract")
-
-    def mul_(self, other):
-        return self._in_place(self.backend.mul, other, "multiply")
 
     def zero_(self):
         return self.copy_(0.0)
@@ -385,4 +386,4 @@ class Buffer(Tensor):
 
 def zeros_like(other):
     """Zeros of `other`'s shape on `other`'s backend."""
-    return Tensor(other.backend.full(*storage_shape(other.shape), 0.0), other.backend, other.shape)
+    return Tensor(other.backend.full(*other.backend.shape(other.data), 0.0), other.backend, other.shape)

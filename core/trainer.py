@@ -19,10 +19,8 @@ import math
 
 from attrs.validators import optional
 
-from .callbacks import Callback, History, implemented_hooks
+from .callbacks import Callback, implemented_hooks
 from .component import at_least, component, field, greater_than, integer, number, one_of, registry, runtime_argument
-from .creation import cat
-from .data import batches_of
 from .epoch_logs import EpochTotals, resolve_metric
 from .errors import NonFiniteLossError
 from .gradient_descent import Optimizer
@@ -31,7 +29,14 @@ from .module import Loss, Module
 from .rng import get_rng_state, set_rng_state
 from .tensors import Tensor
 
-__all__ = ["History", "Trainer"]
+
+def batches_of(loader, role):
+    """The loader's batches, each checked to be an (inputs, targets) pair."""
+    for batch in loader:
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"the {role} loader yielded {type(batch).__name__} {repr(batch)[:60]}; expected (inputs, "
+                            "targets) pairs, as DataLoader(TensorDataset(x, y)) yields")
+        yield batch
 
 
 class _StopNow(Exception):
@@ -84,10 +89,11 @@ class Trainer:
     clip_grad_norm: float = field(default=None, kw_only=True, validator=optional([number, greater_than(0)]))
 
     def __attrs_post_init__(self):
-        # The History records each epoch first, so it is part of any checkpoint written at that
-        # epoch's end; a History passed in `callbacks` becomes the trainer's own.
-        histories = [c for c in self.callbacks if type(c) is History]
-        self.history = histories[0] if histories else History()
+        # The History (a registered callback) records each epoch first, so it is part of any checkpoint
+        # written at that epoch's end; a History passed in `callbacks` becomes the trainer's own.
+        History = registry().get("callbacks", "History")
+        self.history = next((c for c in self.callbacks if type(c) is History), None)
+        self.history = History() if self.history is None else self.history
         self.callbacks = [c for c in self.callbacks if c is not self.history]
         if self.clip_grad_norm is not None:  # the last to see the gradients before the step
             self.callbacks.append(registry().create("callbacks", "GradientClipping", self.clip_grad_norm))
@@ -107,12 +113,12 @@ class Trainer:
         return self.scheduler_interval or self.scheduler.interval
 
     # --- the loop -----------------------------------------------------------------------------
-    def fit(self, train_loader, val_loader=None, resume_from=None) -> History:
+    def fit(self, train_loader, val_loader=None, resume_from=None):
         """Train for max_epochs and return the History. `resume_from` (a checkpoint's path) continues
         a run: the registered ResumeFromCheckpoint callback restores it before any other hook runs."""
         self.epoch = self.batches_done = self.global_step = 0
         self.epoch_finished = self.resumed = self.resuming_mid_epoch = False
-        self.history.load_state_dict(History().state_dict())
+        self.history.load_state_dict(type(self.history)().state_dict())
         callbacks = [self.history, *self.callbacks]
         if resume_from is not None:
             callbacks.insert(0, registry().create("callbacks", "ResumeFromCheckpoint", resume_from))
@@ -264,9 +270,7 @@ class Trainer:
 
     def resume_point(self):
         """(epoch, batches of it done) where a run resumed from now would continue."""
-        if self.epoch_finished:
-            return self.epoch + 1, 0
-        return self.epoch, self.batches_done
+        return (self.epoch + 1, 0) if self.epoch_finished else (self.epoch, self.batches_done)
 
     # --- evaluation and prediction ------------------------------------------------------------
     def evaluate(self, loader) -> dict:
@@ -289,6 +293,8 @@ class Trainer:
         try:
             if isinstance(data, Tensor):
                 return self.model(data)
-            return cat([self.model(batch[0] if isinstance(batch, tuple) else batch) for batch in data])
+            outputs = [self.model(batch[0] if isinstance(batch, tuple) else batch) for batch in data]
+            return Tensor(outputs[0].backend.concat_rows([o.data for o in outputs]), outputs[0].backend,
+                          (sum(len(o) for o in outputs),) + outputs[0].shape[1:])
         finally:
             self.model.train(was_training)

@@ -1,6 +1,6 @@
 """The built-in callbacks: progress bar, early stopping, checkpoints, CSV log, NaN guard, LR record.
 
-Each is reachable as `lamina.callbacks.<Name>`; `History` is the core class every Trainer keeps.
+Each is reachable as `lamina.callbacks.<Name>`; `History`, which every Trainer keeps, is in history.py.
 Epochs are numbered from 0, as the hooks receive them (the progress bar shows "Epoch 1/8").
 """
 
@@ -12,8 +12,9 @@ import os
 import sys
 
 import lamina
-from lamina.callbacks import Callback, History
-from lamina.component import Example, at_least, boolean, component, field, greater_than, integer, number, one_of
+from lamina.callbacks import Callback
+from lamina.component import at_least, boolean, component, field, greater_than, integer, number, one_of
+from lamina.plugin_system.kinds import Example
 
 MODES = ("auto", "min", "max")
 
@@ -344,4 +345,4 @@ class GradientClipping(Callback):
 
 @lamina.hookimpl
 def lamina_register_callbacks():
-    return [ProgressBar, History, EarlyStopping, CSVLogger, TerminateOnNaN, LearningRateMonitor, GradientClipping]
+    return [ProgressBar, EarlyStopping, CSVLogger, TerminateOnNaN, LearningRateMonitor, GradientClipping]

@@ -6,7 +6,8 @@ because every schedule's get_lr() starts from the rate the group has now (PyTorc
 """
 
 import lamina
-from lamina.component import Example, component, runtime_argument
+from lamina.component import component, runtime_argument
+from lamina.plugin_system.kinds import Example
 from lamina.learning_rate import check_optimizer
 from lamina.optim.lr_scheduler import LRScheduler
 from lamina.plugins.schedulers import composite_state_dict, load_composite_state

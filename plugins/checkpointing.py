@@ -13,7 +13,8 @@ import threading
 
 import lamina
 from lamina.callbacks import Callback
-from lamina.component import Example, at_least, boolean, component, field, integer, one_of
+from lamina.component import at_least, boolean, component, field, integer, one_of
+from lamina.plugin_system.kinds import Example
 from lamina.plugins.callbacks import MODES, OPTIONAL_COUNT, OPTIONAL_NUMBER, OPTIONAL_TEXT, Monitor, restored
 from lamina.saving.checkpoints import load_checkpoint, save_checkpoint
 

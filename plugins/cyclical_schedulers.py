@@ -3,7 +3,8 @@
 import math
 
 import lamina
-from lamina.component import Example, boolean, component, field, greater_than, in_range, number, one_of
+from lamina.component import boolean, component, field, greater_than, in_range, number, one_of
+from lamina.plugin_system.kinds import Example
 from lamina.learning_rate import check_optimizer
 from lamina.optim.lr_scheduler import LRScheduler
 from lamina.plugins.schedulers import _fail, _number_or_numbers, _one_or_per_group, steps_in_run

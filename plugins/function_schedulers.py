@@ -10,7 +10,8 @@ lamina refuses to save instead, naming the scheduler, so nothing is lost without
 import numbers
 
 import lamina
-from lamina.component import Example, component, field
+from lamina.component import component, field
+from lamina.plugin_system.kinds import Example
 from lamina.learning_rate import check_optimizer
 from lamina.optim.lr_scheduler import LRScheduler
 

@@ -4,7 +4,8 @@ image's dimensions into the features a Linear reads."""
 import math
 
 import lamina
-from lamina.component import Example, at_least, boolean, component, field, in_range, integer, number
+from lamina.component import at_least, boolean, component, field, in_range, integer, number
+from lamina.plugin_system.kinds import Example
 from lamina.errors import ShapeError
 from lamina.nn import Buffer, Module, Parameter
 

@@ -1,7 +1,8 @@
-"""Losses, with PyTorch's names, arguments and reductions ("mean", "sum", "none")."""
+"""Losses of each element (regression, binary classification), with PyTorch's names, arguments and
+reductions ("mean", "sum", "none"). The classification losses are in classification_losses.py."""
 
 import lamina
-from lamina.component import Example, component, field, greater_than, in_range, integer, number, one_of
+from lamina.component import component, field, greater_than, number, one_of
 from lamina.errors import ShapeError
 from lamina.module import REDUCTIONS, Loss
 from lamina.tensors import Tensor
@@ -20,7 +21,8 @@ def times_upstream(loss, grad, upstream, shape):
             raise ShapeError(
                 f"{name}(reduction='none').backward(grad) needs grad shaped like the losses, {shape}, got {got}"
             )
-        return grad * upstream.to(grad.backend)
+        # one weight per sample of a (N, C) gradient: a column, so it scales the sample's row
+        return grad * upstream.to(grad.backend).reshape(shape + (1,) * (grad.dim() - len(shape)))
     if isinstance(upstream, Tensor) and upstream.numel() == 1:
         upstream = upstream.item()
     if isinstance(upstream, bool) or not isinstance(upstream, (int, float)):
@@ -30,8 +32,33 @@ def times_upstream(loss, grad, upstream, shape):
     return grad * float(upstream)
 
 
+class ElementwiseLoss(Loss):
+    """A loss computed element by element from a prediction and a target of the same shape; its
+    helpers reduce the per-element losses and scale their gradient as `reduction` says."""
+
+    def check_same_shape(self, prediction, target):
+        if not isinstance(target, Tensor):
+            raise TypeError(f"{type(self).__name__} expects the target as a lamina Tensor, "
+                            f"got {type(target).__name__}")
+        if prediction.shape != target.shape:
+            raise ShapeError(f"{type(self).__name__} got prediction of shape {prediction.shape} and target of "
+                             f"shape {target.shape}; they must match")
+
+    def reduce(self, losses: Tensor):
+        """Apply `reduction` to a tensor of per-element (or per-sample) losses."""
+        if self.reduction == "mean":
+            return losses.mean()
+        if self.reduction == "sum":
+            return losses.sum()
+        return losses
+
+    def reduction_scale(self, count: int) -> float:
+        """d(reduced)/d(each element's loss): 1/count for a mean, 1 otherwise."""
+        return 1.0 / count if self.reduction == "mean" else 1.0
+
+
 @component
-class MSELoss(Loss):
+class MSELoss(ElementwiseLoss):
     """Mean squared error: mean((prediction - target)^2)."""
 
     reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
@@ -47,7 +74,7 @@ class MSELoss(Loss):
 
 
 @component
-class L1Loss(Loss):
+class L1Loss(ElementwiseLoss):
     """Mean absolute error: mean(|prediction - target|); the gradient is sign(prediction - target)."""
 
     reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
@@ -63,7 +90,7 @@ class L1Loss(Loss):
 
 
 @component
-class HuberLoss(Loss):
+class HuberLoss(ElementwiseLoss):
     """Squared error near zero, absolute error beyond delta:
     0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) elsewhere; the gradient is d clamped to
     [-delta, delta]."""
@@ -148,7 +175,7 @@ def check_probabilities(loss, prediction, target):
 
 
 @component
-class BCELoss(Loss):
+class BCELoss(ElementwiseLoss):
     """Binary cross-entropy of probabilities: -w (t log p + (1 - t) log(1 - p)).
 
     p is clipped to [eps, 1 - eps] (as in the lesson) so that a saturated Sigmoid never gives
@@ -180,7 +207,7 @@ class BCELoss(Loss):
 
 
 @component
-class BCEWithLogitsLoss(Loss):
+class BCEWithLogitsLoss(ElementwiseLoss):
     """Sigmoid then binary cross-entropy in one stable step, on logits x:
     max(x, 0) - x t + log(1 + e^-|x|), which never overflows; the gradient is sigmoid(x) - t.
 
@@ -222,155 +249,6 @@ class BCEWithLogitsLoss(Loss):
         return times_upstream(self, slope * self.reduction_scale(x.numel()), grad, x.shape)
 
 
-def check_one_output_per_class(loss, prediction):
-    """A one-output model's log-softmax is always 0, so it would train at loss 0 and learn nothing;
-    PyTorch accepts it silently, lamina refuses it."""
-    if prediction.shape[1] < 2:
-        raise ShapeError(
-            f"{type(loss).__name__} got a prediction of shape {prediction.shape}, 1 output per sample: "
-            "a classifier needs one output per class (at least 2); for a yes/no target use "
-            "BCEWithLogitsLoss, or Sigmoid then BCELoss"
-        )
-
-
-def class_indices(loss, prediction, target):
-    """Class-index targets as a list of ints, from an (N,) or (N, 1) tensor or a list of ints, with an error
-    naming the loss for a wrong count, a non-integer or an out-of-range class."""
-    name = type(loss).__name__
-    rows, classes = prediction.shape
-    check_one_output_per_class(loss, prediction)
-    if isinstance(target, Tensor):
-        if target.shape not in ((rows,), (rows, 1)):
-            raise ShapeError(
-                f"{name} got a target of shape {target.shape} for a prediction of shape "
-                f"{prediction.shape}; expected class indices as ({rows},) or ({rows}, 1)"
-                + (f" or class probabilities as ({rows}, {classes})" if loss.accepts_probabilities else "")
-            )
-        values = target.reshape(-1).tolist()
-    elif isinstance(target, (list, tuple)):
-        values = list(target)
-    else:
-        raise TypeError(f"{name} expects the target as a lamina Tensor or a list of ints, got {type(target).__name__}")
-    if len(values) != rows:
-        raise ShapeError(f"{name} got {len(values)} targets for a batch of {rows} predictions")
-    indices = []
-    for i, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
-            raise TypeError(f"{name} target {i} is {value!r}; class indices must be integers")
-        index = int(value)
-        if index != loss.ignore_index and not 0 <= index < classes:
-            raise IndexError(
-                f"{name} target {i} is class {index}, outside 0..{classes - 1}: the model has "
-                f"{classes} outputs, one per class, so {classes} classes"
-            )
-        indices.append(index)
-    return indices
-
-
-class _ClassificationLoss(Loss):
-    """What NLLLoss and CrossEntropyLoss share: class-index targets, ignore_index and class weights.
-
-    With weights w, sample i counts w[target[i]] times: the mean divides by the sum of those
-    (over the samples not ignored), as PyTorch's does."""
-
-    accepts_probabilities = False
-
-    def _class_weights(self, prediction):
-        """The weights as a (1, C) row, or 1.0 when every class counts the same."""
-        row = column_weights(self, "weight", self.weight, prediction, "classes")
-        return 1.0 if row is None else row
-
-    def _index_targets(self, prediction, indices):
-        """One-hot rows of the target classes, all zero where the target is ignore_index."""
-        kept = [i != self.ignore_index for i in indices]
-        one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], prediction.shape[1])
-        one_hot = one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])
-        return one_hot.to(prediction.backend)
-
-    def _reduce_rows(self, losses, count):
-        """Reduce per-sample losses; the mean divides by `count` (nan if nothing counts, as PyTorch)."""
-        if self.reduction == "mean":
-            return losses.sum() / count if count else float("nan")
-        return self.reduce(losses)
-
-    def _row_scale(self, count):
-        # With nothing counted the mean is nan, but no sample contributes to it, so the
-        # gradient is zero, as PyTorch's: a nan here would turn every weight into nan.
-        if self.reduction == "mean":
-            return 1.0 / count if count else 0.0
-        return 1.0
-
-
-@component
-class NLLLoss(_ClassificationLoss):
-    """Negative log-likelihood of log-probabilities (LogSoftmax's output) at each target class:
-    -weight[t] log_probs[i, t] for t = target[i]; targets are class indices, an (N,) tensor as in
-    PyTorch, an (N, 1) tensor or a list of ints."""
-
-    conformance_examples = [
-        Example(inputs=lambda: (lamina.randn(5, 3).log_softmax(1), lamina.tensor([[0.0], [2.0], [1.0], [1.0], [0.0]])))
-    ]
-
-    weight: list | None = field(default=None, converter=weight_list("NLLLoss weight"))
-    ignore_index: int = field(default=-100, validator=integer)
-    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
-
-    def forward(self, prediction, target):
-        indices = class_indices(self, prediction, target)
-        self.chosen = self._index_targets(prediction, indices) * self._class_weights(prediction)
-        self.count = self.chosen.sum()
-        return self._reduce_rows((prediction * self.chosen).sum(1) * -1.0, self.count)
-
-    def backward(self, grad=None):
-        chosen = self.chosen
-        return times_upstream(self, chosen * (-self._row_scale(self.count)), grad, (len(chosen), 1))
-
-
-@component
-class CrossEntropyLoss(_ClassificationLoss):
-    """Cross-entropy of logits: LogSoftmax then NLLLoss in one stable step.
-
-    The target is class indices (an (N,) or (N, 1) tensor or a list of ints) or class probabilities (an
-    (N, C) tensor). label_smoothing = e mixes the target with the uniform distribution,
-    q = (1 - e) target + e / C, and class weights scale it, q_c w_c. The loss per sample is
-    -sum_c q_c log_softmax(x)_c, and its gradient softmax(x) sum(q) - q."""
-
-    accepts_probabilities = True
-    conformance_examples = [
-        Example(inputs=lambda: (lamina.randn(5, 3), lamina.tensor([[0.0], [2.0], [1.0], [1.0], [0.0]]))),
-        Example(inputs=lambda: (lamina.randn(5, 3), lamina.tensor([0.0, 2.0, 1.0, 1.0, 0.0]))),
-        Example(kwargs={"label_smoothing": 0.1}, inputs=lambda: (lamina.randn(5, 3), lamina.rand(5, 3).softmax(1))),
-    ]
-
-    weight: list | None = field(default=None, converter=weight_list("CrossEntropyLoss weight"))
-    ignore_index: int = field(default=-100, validator=integer)
-    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
-    label_smoothing: float = field(default=0.0, validator=[number, in_range(0, 1)])
-
-    def forward(self, prediction, target):
-        check_one_output_per_class(self, prediction)
-        rows, classes = prediction.shape
-        weights = self._class_weights(prediction)
-        if isinstance(target, Tensor) and target.shape == prediction.shape:
-            distribution, kept = target, 1.0  # class probabilities: the mean is over the rows
-            self.count = rows
-        else:
-            distribution = self._index_targets(prediction, class_indices(self, prediction, target))
-            kept = distribution.sum(1, keepdim=True)  # 1 per sample, 0 where ignored
-            self.count = (distribution * weights).sum()
-        e = self.label_smoothing
-        if e:
-            distribution = distribution * (1.0 - e) + kept * (e / classes)
-        self.distribution = distribution * weights
-        self.log_probs = prediction.log_softmax(1)
-        return self._reduce_rows((self.log_probs * self.distribution).sum(1) * -1.0, self.count)
-
-    def backward(self, grad=None):
-        q = self.distribution
-        slope = self.log_probs.exp() * q.sum(1, keepdim=True) - q
-        return times_upstream(self, slope * self._row_scale(self.count), grad, (len(q), 1))
-
-
 @lamina.hookimpl
 def lamina_register_losses():
-    return [MSELoss, BCELoss, L1Loss, HuberLoss, BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss]
+    return [MSELoss, BCELoss, L1Loss, HuberLoss, BCEWithLogitsLoss]

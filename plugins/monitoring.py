@@ -14,7 +14,8 @@ import sys
 
 import lamina
 from lamina.callbacks import Callback
-from lamina.component import Example, component, field, greater_than, number
+from lamina.component import component, field, greater_than, number
+from lamina.plugin_system.kinds import Example
 
 
 def _norm(tensor) -> float:

@@ -201,11 +201,6 @@ class NumpyBackend(Backend):
     def concat_rows(self, parts):
         return self.np.concatenate(parts, axis=0)
 
-    def one_hot(self, indices, num_classes):
-        rows = self.np.zeros((len(indices), num_classes))
-        rows[self.np.arange(len(indices)), indices] = 1.0
-        return rows
-
     # --- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
         return a.dot(b)  # the same BLAS product as a @ b, with less overhead per call on small matrices

@@ -12,7 +12,8 @@ import numbers
 from attrs.validators import optional
 
 import lamina
-from lamina.component import Example, at_least, boolean, component, field, greater_than, integer, number, one_of
+from lamina.component import at_least, boolean, component, field, greater_than, integer, number, one_of
+from lamina.plugin_system.kinds import Example
 from lamina.learning_rate import check_optimizer
 from lamina.optim.lr_scheduler import LRScheduler
 from lamina.plugins.function_schedulers import refuse_to_save

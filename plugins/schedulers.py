@@ -11,7 +11,6 @@ from bisect import bisect_right
 
 import lamina
 from lamina.component import (
-    Example,
     at_least,
     component,
     field,
@@ -23,6 +22,7 @@ from lamina.component import (
 )
 from lamina.learning_rate import check_optimizer
 from lamina.optim.lr_scheduler import LRScheduler
+from lamina.plugin_system.kinds import Example
 
 
 def _fail(scheduler, argument, value, expected):

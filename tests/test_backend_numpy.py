@@ -78,8 +78,11 @@ def kernel_cases():
               ("argmax", (ties, 0), exact)]
     cases += [("reshape", (a, 2, 6), exact), ("reshape", (a, 12, 1), exact), ("reshape", (a, 1, 12), exact),
               ("take_rows", (a, [2, 0, 2]), exact), ("take_rows", (a, range(1, 3)), exact),
-              ("take_rows", (a, range(3, 0, -2)), exact), ("concat_rows", ([a, row, b],), exact),
-              ("one_hot", ([2, 0, 1], 4), exact)]
+              ("take_rows", (a, range(3, 0, -2)), exact), ("concat_rows", ([a, row, b],), exact)]
+    # Patches (im2col) and their adjoint: -1 reads a padding zero, and positions repeat across patches.
+    patch_index = [0, 1, -1, 2, 1, 2, 0, -1, 2, 0, 0, 1]
+    cases += [("unfold", (a, patch_index, 3), exact), ("unfold", (a, patch_index, 12), exact),
+              ("fold", (M(matrix(16, 3, rng)), patch_index, 6), exact), ("fold", (a, [2, 2, -1], 3), exact)]
     # Products of every kind a Linear layer makes: by a transpose on either side, and with one or
     # two long rows on the right (which the pure-Python kernel sums row by row).
     w, grad = M(matrix(5, 3, rng)), M(matrix(4, 5, rng))
@@ -170,7 +173,7 @@ def test_linear_gives_the_same_output_and_gradients_on_both_backends(in_features
 def test_kernels_return_2d_float64_arrays():
     x = NP.from_rows([[1.0, -2.0], [3.0, 4.0]])
     for result in (NP.compare(x, 0.0, ">"), NP.argmax(x, 1), NP.where(x > 0, x, 0.0), NP.sum(x, 0),
-                   NP.one_hot([1, 0], 3), NP.unary(x, "erf")):
+                   NP.unfold(x, [1, -1], 2), NP.unary(x, "erf")):
         assert result.dtype == np.float64 and result.ndim == 2
     assert type(NP.sum(x, None)) is float and type(NP.max(x, None)) is float
 

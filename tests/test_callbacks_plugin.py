@@ -8,8 +8,9 @@ from lamina.cli.run_config import build_run, default_config
 from lamina.errors import ConfigError
 
 BUILT_IN = {
-    "lamina.callbacks": ["CSVLogger", "EarlyStopping", "GradientClipping", "History", "LearningRateMonitor",
+    "lamina.callbacks": ["CSVLogger", "EarlyStopping", "GradientClipping", "LearningRateMonitor",
                          "ProgressBar", "TerminateOnNaN"],
+    "lamina.history": ["History"],
     "lamina.checkpointing": ["ModelCheckpoint", "ResumeFromCheckpoint"],
 }
 

@@ -305,7 +305,7 @@ def test_backward_of_a_reduced_loss_takes_one_number(reduction):
 def test_backward_grad_must_be_shaped_like_the_losses():
     loss = nn.CrossEntropyLoss(reduction="none")
     loss(lamina.randn(3, 4), [0, 1, 2])
-    with pytest.raises(lamina.ShapeError, match=r"needs grad shaped like the losses, \(3, 1\), got \(3, 4\)"):
+    with pytest.raises(lamina.ShapeError, match=r"needs grad shaped like the losses, \(3,\), got \(3, 4\)"):
         loss.backward(lamina.ones(3, 4))
 
 
@@ -373,7 +373,7 @@ def test_every_target_ignored_gives_pytorchs_loss_and_a_zero_gradient(torch, cas
     elif reduction == "sum":
         assert value == expected.item() == 0.0
     else:
-        assert value.tolist() == expected.detach().reshape(ROWS, 1).tolist()
+        assert value.tolist() == expected.detach().tolist()
 
 
 def test_bce_weight_is_plain_data_in_the_config():

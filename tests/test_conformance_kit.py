@@ -10,10 +10,12 @@ import textwrap
 import pytest
 
 import lamina
-from lamina.component import Example, component, field
+from lamina.component import component, field
+from lamina.plugin_system.kinds import Example
 from lamina.nn import Module, Parameter
 from lamina.optim import Optimizer
 from lamina.optim.lr_scheduler import LRScheduler
+from lamina.plugins.losses import ElementwiseLoss
 from lamina.testing import conformance
 
 
@@ -130,7 +132,7 @@ def test_a_required_argument_that_is_not_a_size_asks_for_an_example():
 
 def test_reductions_catches_a_sum_that_is_not_the_sum():
     @component
-    class SquaredError(lamina.nn.Loss):
+    class SquaredError(ElementwiseLoss):
         reduction: str = field(default="mean")
 
         def forward(self, prediction, target):

@@ -138,7 +138,7 @@ def test_a_layer_fed_the_wrong_width_names_itself_and_both_widths():
         (lambda: nn.Dropout(p=1.5), r"Dropout\(p=1.5\): p must be in \[0, 1\), got 1.5"),
         (lambda: nn.Linear(0, 3), r"Linear\(in_features=0\): in_features must be >= 1"),
         (lambda: nn.Linear(2.5, 3), r"in_features must be an integer"),
-        (lambda: optim.Adam([nn.Parameter([[1.0]])], lr=-1), r"Adam\(lr=-1\): lr must be >= 0.0"),
+        (lambda: optim.Adam([nn.Parameter(lamina.tensor([[1.0]]))], lr=-1), r"Adam\(lr=-1\): lr must be >= 0.0"),
         (lambda: nn.BCELoss(reduction="avg"), r"reduction must be one of 'mean', 'sum', 'none'"),
     ],
 )
@@ -150,7 +150,7 @@ def test_bad_hyperparameters_name_the_parameter_and_the_value(make, message):
 def test_bad_tensor_input_says_what_was_expected():
     with pytest.raises(lamina.ShapeError, match=r"equal-length lists at each level, got items of shapes \[\(2,\), \(1,\)\]"):
         lamina.tensor([[1, 2], [3]])
-    with pytest.raises(TypeError, match="expects numbers in nested lists, got str"):
+    with pytest.raises(TypeError, match=r"the value at \[0\]\[1\] is .2. \(str\), expected a number"):
         lamina.tensor([[1, "2"]])
     with pytest.raises(TypeError, match="expects a lamina Tensor"):
         nn.Linear(2, 1)([[1.0, 2.0]])

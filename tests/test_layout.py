@@ -219,3 +219,12 @@ def test_the_reading_guide_names_every_file_of_the_learners_core_in_order():
     missing = [p.name for p in LEARNERS_CORE if p.name not in named]
     assert missing == [], f"docs/reading-guide.md does not name {missing}"
     assert named.index("tensors.py") < named.index("module.py") < named.index("trainer.py")
+
+
+def test_every_package_is_in_the_distribution():
+    """A subpackage missing from pyproject.toml works in a checkout and is absent once installed."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {name for name, path in MODULES.items() if path.name == "__init__.py"}
+    assert packages - listed == set()

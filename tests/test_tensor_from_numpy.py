@@ -31,7 +31,7 @@ def test_under_pure_python_an_array_becomes_rows_of_floats():
 def test_an_array_of_non_numbers_is_one_line_naming_the_cell(backend_name):
     lamina.set_backend(backend_name)
     try:
-        with pytest.raises(TypeError, match=r"row 0, column 1 is 'b' \(str\), expected a number"):
+        with pytest.raises(TypeError, match=r"the value at \[0\]\[1\] is 'b' \(str\), expected a number"):
             lamina.tensor(np.array([[1.0, "b"]], dtype=object))
     finally:
         lamina.set_backend("python")

@@ -43,7 +43,7 @@ from lamina.errors import ConfigError, UnknownComponentError
 from lamina.module import Sequential
 from lamina.plugin_system.kinds import KINDS
 from lamina.rng import manual_seed
-from lamina.placement import set_backend
+from lamina.backend import set_backend
 from lamina.tensors import Tensor
 from lamina.trainer import Trainer
 

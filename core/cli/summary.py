@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lamina.component import config_of
-from lamina.creation import zeros
+from lamina.factories import zeros
 from lamina.errors import LaminaError
 from lamina.module import Sequential
 from lamina.rng import generator

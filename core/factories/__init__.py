@@ -1,16 +1,39 @@
-"""Tensor factories: drawn from lamina's seeded generator (randn, rand, rand_like), a range
-(arange), chosen element by element (where) or one-hot rows; each made on the backend new tensors
-use (lamina.set_backend). Tensors from values, filled with one value or joined are in lamina.creation."""
+"""Tensors made by a rule: filled with one value (full, zeros, ones), drawn from lamina's seeded
+generator (randn, rand, rand_like), a range (arange), chosen element by element (where), one-hot
+rows, or joined (cat); each on the backend new tensors use (lamina.set_backend). Sizes are
+PyTorch's: `zeros(2, 3, 4)` or `zeros((2, 3, 4))`. A tensor from values is `lamina.tensor`."""
 
 from __future__ import annotations
 
 import math
 
-from lamina.creation import size_of
-from lamina.placement import common_backend, get_backend
+from lamina.backend import common_backend, get_backend
+from lamina.errors import ShapeError
 from lamina.rng import generator
 from lamina.shapes import chunk, storage_shape
 from lamina.tensors import Tensor
+
+
+def size_of(args):
+    """(shape, the numbers after it): lamina lets `rand(4, 3, low, high)` give bounds positionally."""
+    if args and isinstance(args[0], (tuple, list)):
+        return tuple(args[0]), args[1:]
+    sizes = [n for n in args if isinstance(n, int) and not isinstance(n, bool)]
+    return tuple(sizes), args[len(sizes):]
+
+
+def full(*args):
+    """full(size, value) as PyTorch, or full(rows, cols, value)."""
+    shape, (value,) = size_of(args)
+    return Tensor(get_backend().full(*storage_shape(shape), value), shape=shape)
+
+
+def zeros(*size):
+    return full(*size_of(size)[0], 0.0)
+
+
+def ones(*size):
+    return full(*size_of(size)[0], 1.0)
 
 
 def _filled(shape, flat):
@@ -60,4 +83,20 @@ def one_hot(indices, num_classes):
     bad = [i for i in indices if not 0 <= i < num_classes]
     if bad:
         raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
-    return Tensor(get_backend().one_hot(indices, num_classes))
+    column = Tensor(get_backend().from_rows([[float(i)] for i in indices]), shape=(len(indices), 1))
+    matches = column == arange(num_classes)  # (N, 1) against (C,): 1.0 where the class is the index
+    return Tensor(matches.data, matches.backend, matches.shape)
+
+
+def cat(tensors, dim=0):
+    """Join tensors along their first dimension (the rest of their shapes must agree)."""
+    tensors = list(tensors)
+    rests = {t.shape[1:] for t in tensors}
+    if dim != 0 or len(rests) != 1:
+        raise ShapeError(f"cat joins tensors of equal shapes after the first dimension along dim=0, got "
+                         f"shapes {[t.shape for t in tensors][:5]} and dim={dim}")
+    backend = common_backend(tensors, "cat")
+    shape = (sum(t.shape[0] for t in tensors),) + rests.pop()
+    if len(shape) == 1:  # (F,) tensors are single rows: join them as columns
+        return Tensor(backend.transpose(backend.concat_rows([backend.transpose(t.data) for t in tensors])), backend, shape)
+    return Tensor(backend.concat_rows([t.data for t in tensors]), backend, shape)

@@ -1,4 +1,5 @@
-"""The kinds of component, declared once, and the Record a plugin's hook returns for each component.
+"""The kinds of component, declared once; the Record a plugin's hook returns for each component; and
+the Examples a component declares for the conformance kit.
 
 The plugin hooks (`lamina_register_<kind>`, lamina.plugin_system.hookspecs) are made from KINDS.
 """
@@ -43,3 +44,15 @@ class Record:
     name: str
     factory: Callable
     description: str = ""
+
+
+@attrs.frozen
+class Example:
+    """One way to build and feed a component, declared beside it as `conformance_examples = [...]`:
+    the arguments to build it with (a dict, or a function of its runtime arguments), the inputs to
+    feed it (a function returning them) and the checks that do not apply (name -> why). Plain data:
+    the conformance kit (lamina.testing) reads it; declaring it imports nothing from the kit."""
+
+    kwargs: dict | Callable = attrs.field(factory=dict)
+    inputs: Callable | None = None
+    skip: dict = attrs.field(factory=dict)

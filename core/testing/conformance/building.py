@@ -7,7 +7,8 @@ import json
 import attrs
 
 from lamina.callbacks import Callback
-from lamina.component import Example, config_of
+from lamina.component import config_of
+from lamina.plugin_system.kinds import Example
 from lamina.factories import rand, randn
 from lamina.gradient_descent import Optimizer
 from lamina.learning_rate import LRScheduler
@@ -45,7 +46,7 @@ def arguments(factory, example: Example, *runtime) -> dict:
                     raise TypeError(
                         f"the conformance kit cannot build {factory.__name__}: its argument {f.alias!r} "
                         f"has no default; declare {factory.__name__}.conformance_examples = "
-                        f"[lamina.component.Example(kwargs={{{f.alias!r}: ...}})]"
+                        f"[lamina.plugin_system.kinds.Example(kwargs={{{f.alias!r}: ...}})]"
                     )
                 kwargs[f.alias] = FEATURES
     return kwargs

@@ -1,7 +1,8 @@
 """PReLU: max(0, x) + a * min(0, x), with the slope `a` learned (PyTorch's nn.PReLU)."""
 
 import lamina
-from lamina.component import Example, at_least, component, field, integer, number
+from lamina.component import at_least, component, field, integer, number
+from lamina.plugin_system.kinds import Example
 from lamina.errors import ShapeError
 from lamina.nn import Module, Parameter
 

@@ -10,7 +10,8 @@ import os
 import numpy
 
 import lamina
-from lamina.component import Example, at_least, boolean, component, field, integer
+from lamina.component import at_least, boolean, component, field, integer
+from lamina.plugin_system.kinds import Example
 
 __version__ = "0.1.0"
 

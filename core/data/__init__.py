@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import numbers
 
-from .creation import cat, tensor
-from .errors import ShapeError
-from .rng import generator
-from .placement import get_backend
-from .tensors import Tensor
+from lamina.backend import get_backend
+from lamina.creation import tensor
+from lamina.factories import cat
+from lamina.errors import ShapeError
+from lamina.rng import generator
+from lamina.tensors import Tensor
 
 
 class TensorDataset:
@@ -78,14 +79,3 @@ class DataLoader:
             else:
                 fields = _collate([self.dataset[i] for i in chosen])
             yield tuple(t if t.backend is backend else t.to(backend) for t in fields)
-
-
-def batches_of(loader, role):
-    """The loader's batches, each checked to be an (inputs, targets) pair."""
-    for batch in loader:
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            shown = repr(batch)
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            raise TypeError(f"the {role} loader yielded {type(batch).__name__} {shown}; expected (inputs, "
-                            "targets) pairs, as DataLoader(TensorDataset(x, y)) yields")
-        yield batch

@@ -1,0 +1,164 @@
+"""NLLLoss and CrossEntropyLoss: class-index (or class-probability) targets, ignore_index, class
+weights and label smoothing, as PyTorch 2.13."""
+
+import lamina
+from lamina.component import component, field, in_range, integer, number, one_of
+from lamina.errors import ShapeError
+from lamina.module import REDUCTIONS, Loss
+from lamina.plugin_system.kinds import Example
+from lamina.plugins.losses import column_weights, times_upstream, weight_list
+from lamina.tensors import Tensor
+
+
+def check_one_output_per_class(loss, prediction):
+    """A one-output model's log-softmax is always 0, so it would train at loss 0 and learn nothing;
+    PyTorch accepts it silently, lamina refuses it."""
+    if prediction.shape[1] < 2:
+        raise ShapeError(
+            f"{type(loss).__name__} got a prediction of shape {prediction.shape}, 1 output per sample: "
+            "a classifier needs one output per class (at least 2); for a yes/no target use "
+            "BCEWithLogitsLoss, or Sigmoid then BCELoss"
+        )
+
+
+def class_indices(loss, prediction, target):
+    """Class-index targets as a list of ints, from an (N,) or (N, 1) tensor or a list of ints, with an error
+    naming the loss for a wrong count, a non-integer or an out-of-range class."""
+    name = type(loss).__name__
+    rows, classes = prediction.shape
+    check_one_output_per_class(loss, prediction)
+    if isinstance(target, Tensor):
+        if target.shape not in ((rows,), (rows, 1)):
+            raise ShapeError(
+                f"{name} got a target of shape {target.shape} for a prediction of shape "
+                f"{prediction.shape}; expected class indices as ({rows},) or ({rows}, 1)"
+                + (f" or class probabilities as ({rows}, {classes})" if loss.accepts_probabilities else "")
+            )
+        values = target.reshape(-1).tolist()
+    elif isinstance(target, (list, tuple)):
+        values = list(target)
+    else:
+        raise TypeError(f"{name} expects the target as a lamina Tensor or a list of ints, got {type(target).__name__}")
+    if len(values) != rows:
+        raise ShapeError(f"{name} got {len(values)} targets for a batch of {rows} predictions")
+    indices = []
+    for i, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+            raise TypeError(f"{name} target {i} is {value!r}; class indices must be integers")
+        index = int(value)
+        if index != loss.ignore_index and not 0 <= index < classes:
+            raise IndexError(
+                f"{name} target {i} is class {index}, outside 0..{classes - 1}: the model has "
+                f"{classes} outputs, one per class, so {classes} classes"
+            )
+        indices.append(index)
+    return indices
+
+
+class _ClassificationLoss(Loss):
+    """What NLLLoss and CrossEntropyLoss share: class-index targets, ignore_index and class weights.
+
+    With weights w, sample i counts w[target[i]] times: the mean divides by the sum of those
+    (over the samples not ignored), as PyTorch's does."""
+
+    accepts_probabilities = False
+
+    def _class_weights(self, prediction):
+        """The weights as a (1, C) row, or 1.0 when every class counts the same."""
+        row = column_weights(self, "weight", self.weight, prediction, "classes")
+        return 1.0 if row is None else row
+
+    def _index_targets(self, prediction, indices):
+        """One-hot rows of the target classes, all zero where the target is ignore_index."""
+        kept = [i != self.ignore_index for i in indices]
+        one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], prediction.shape[1])
+        one_hot = one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])
+        return one_hot.to(prediction.backend)
+
+    def _reduce_rows(self, losses, count):
+        """Reduce per-sample losses; the mean divides by `count` (nan if nothing counts, as PyTorch)."""
+        if self.reduction == "mean":
+            return losses.sum() / count if count else float("nan")
+        return losses.sum() if self.reduction == "sum" else losses
+
+    def _row_scale(self, count):
+        # With nothing counted the mean is nan, but no sample contributes to it, so the
+        # gradient is zero, as PyTorch's: a nan here would turn every weight into nan.
+        if self.reduction == "mean":
+            return 1.0 / count if count else 0.0
+        return 1.0
+
+
+@component
+class NLLLoss(_ClassificationLoss):
+    """Negative log-likelihood of log-probabilities (LogSoftmax's output) at each target class:
+    -weight[t] log_probs[i, t] for t = target[i]; targets are class indices, an (N,) tensor as in
+    PyTorch, an (N, 1) tensor or a list of ints."""
+
+    conformance_examples = [
+        Example(inputs=lambda: (lamina.randn(5, 3).log_softmax(1), lamina.tensor([[0.0], [2.0], [1.0], [1.0], [0.0]])))
+    ]
+
+    weight: list | None = field(default=None, converter=weight_list("NLLLoss weight"))
+    ignore_index: int = field(default=-100, validator=integer)
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+
+    def forward(self, prediction, target):
+        indices = class_indices(self, prediction, target)
+        self.chosen = self._index_targets(prediction, indices) * self._class_weights(prediction)
+        self.count = self.chosen.sum()
+        return self._reduce_rows((prediction * self.chosen).sum(1) * -1.0, self.count)
+
+    def backward(self, grad=None):
+        chosen = self.chosen
+        return times_upstream(self, chosen * (-self._row_scale(self.count)), grad, (len(chosen),))
+
+
+@component
+class CrossEntropyLoss(_ClassificationLoss):
+    """Cross-entropy of logits: LogSoftmax then NLLLoss in one stable step.
+
+    The target is class indices (an (N,) or (N, 1) tensor or a list of ints) or class probabilities (an
+    (N, C) tensor). label_smoothing = e mixes the target with the uniform distribution,
+    q = (1 - e) target + e / C, and class weights scale it, q_c w_c. The loss per sample is
+    -sum_c q_c log_softmax(x)_c, and its gradient softmax(x) sum(q) - q."""
+
+    accepts_probabilities = True
+    conformance_examples = [
+        Example(inputs=lambda: (lamina.randn(5, 3), lamina.tensor([[0.0], [2.0], [1.0], [1.0], [0.0]]))),
+        Example(inputs=lambda: (lamina.randn(5, 3), lamina.tensor([0.0, 2.0, 1.0, 1.0, 0.0]))),
+        Example(kwargs={"label_smoothing": 0.1}, inputs=lambda: (lamina.randn(5, 3), lamina.rand(5, 3).softmax(1))),
+    ]
+
+    weight: list | None = field(default=None, converter=weight_list("CrossEntropyLoss weight"))
+    ignore_index: int = field(default=-100, validator=integer)
+    reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
+    label_smoothing: float = field(default=0.0, validator=[number, in_range(0, 1)])
+
+    def forward(self, prediction, target):
+        check_one_output_per_class(self, prediction)
+        rows, classes = prediction.shape
+        weights = self._class_weights(prediction)
+        if isinstance(target, Tensor) and target.shape == prediction.shape:
+            distribution, kept = target, 1.0  # class probabilities: the mean is over the rows
+            self.count = rows
+        else:
+            distribution = self._index_targets(prediction, class_indices(self, prediction, target))
+            kept = distribution.sum(1, keepdim=True)  # 1 per sample, 0 where ignored
+            self.count = (distribution * weights).sum()
+        e = self.label_smoothing
+        if e:
+            distribution = distribution * (1.0 - e) + kept * (e / classes)
+        self.distribution = distribution * weights
+        self.log_probs = prediction.log_softmax(1)
+        return self._reduce_rows((self.log_probs * self.distribution).sum(1) * -1.0, self.count)
+
+    def backward(self, grad=None):
+        q = self.distribution
+        slope = self.log_probs.exp() * q.sum(1, keepdim=True) - q
+        return times_upstream(self, slope * self._row_scale(self.count), grad, (len(q),))
+
+
+@lamina.hookimpl
+def lamina_register_losses():
+    return [NLLLoss, CrossEntropyLoss]
