@@ -179,11 +179,19 @@ def resumes_at(response, offset) -> bool:
 
 
 def progress_bar(name, total, done):
-    """A bytes bar on stderr where someone is watching (nothing when stderr is a log file)."""
+    """A bytes bar on stderr where someone is watching; nothing where stderr is a log or a pipe."""
     from tqdm import tqdm
 
+    on_terminal = sys.stderr.isatty()
+    try:
+        width = os.get_terminal_size(sys.stderr.fileno()).columns if on_terminal else 0
+    except (OSError, ValueError):
+        width = 0
+    # A terminal that reports no size (0x0: a bare pseudo-terminal) gets a fixed one; tqdm would
+    # otherwise fit the bar into zero columns and rows, and draw nothing.
     return tqdm(total=total, initial=done, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
-                file=sys.stderr, disable=not sys.stderr.isatty(), leave=False, dynamic_ncols=True)
+                file=sys.stderr, disable=not on_terminal, leave=True, dynamic_ncols=width > 0,
+                ncols=None if width > 0 else 100, nrows=None if width > 0 else 20)
 
 
 @lamina.hookimpl

@@ -5,6 +5,8 @@ Range, and never a partial or wrong file at a final name."""
 import gzip
 import hashlib
 import http.server
+import os
+import pty
 import re
 import subprocess
 import sys
@@ -226,3 +228,35 @@ def test_the_published_checksums_cover_each_datasets_four_files():
         assert sorted(table) == sorted(NAMES), dataset
         assert all(re.fullmatch("[0-9a-f]{32}", digest) for digest in table.values()), dataset
     assert SOURCES["mnist"][1][NAMES[3]] == "ec29112dd5afa0611ce80d1b7f02629c"  # as torchvision checks it
+
+
+def test_on_a_terminal_each_file_gets_a_progress_bar_on_stderr(tmp_path, mirror, checksums):
+    controller, terminal = pty.openpty()
+    drawn = []
+    reader = threading.Thread(target=read_all, args=(controller, drawn))
+    reader.start()
+    try:
+        done = subprocess.run(
+            [str(LAMINA), "data", "download", "mnist", "--dir", str(tmp_path / "data"), "--url", mirror.url,
+             "--checksums", str(checksums)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal, timeout=60)
+    finally:
+        os.close(terminal)
+        reader.join()
+        os.close(controller)
+    assert done.returncode == 0
+    screen = b"".join(drawn).decode()
+    for name in NAMES:  # the bar at its end: `NAME: 100%|████| 46.0k/46.0k [...]`
+        assert re.search(rf"{re.escape(name)}: 100%\|[^|]*\| (\S+)/\1 \[", screen), screen
+
+
+def read_all(descriptor, into):
+    """Everything written to the terminal, until its last writer closes it."""
+    while True:
+        try:
+            chunk = os.read(descriptor, 4096)
+        except OSError:  # EIO: the other end is closed
+            return
+        if not chunk:
+            return
+        into.append(chunk)
