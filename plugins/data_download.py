@@ -130,7 +130,7 @@ def fetch(url, destination: Path, expected):
     if got != expected:
         part.unlink()  # wrong bytes are no use to resume from
         raise LaminaError(f"{name}: checksum mismatch: expected {ALGORITHMS[len(expected)]} {expected}, "
-                          f"got {got}; the download was deleted, run the command again")
+                          f"got {got}; the download was deleted")
     os.replace(part, destination)  # atomic: the final name only ever holds a checked file
     print(f"{name}: downloaded, checksum OK")
 
