@@ -25,7 +25,7 @@ from pathlib import Path
 
 import lamina
 from lamina.errors import ConfigError, LaminaError
-from lamina.plugins.idx_files import IDX_FILES, data_folder
+from lamina.plugins.image_datasets import IDX_FILES, data_folder
 
 # Where each dataset is published, and the MD5 of each published file.
 SOURCES = {

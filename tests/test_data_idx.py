@@ -13,7 +13,7 @@ from idx_helpers import FILES, idx_bytes, small_dataset, write_dataset  # noqa: 
 from lamina.cli.app import main  # noqa: E402
 from lamina.cli.run_config import build_loaders  # noqa: E402
 from lamina.errors import FileFormatError, LaminaError, ShapeError  # noqa: E402
-from lamina.plugins.idx_files import read_idx  # noqa: E402
+from lamina.plugins.image_datasets import read_idx  # noqa: E402
 
 
 def dataset(name, **arguments):
