@@ -32,6 +32,7 @@ NOT_RUN = {
     ("README.md", "pip install . && lamina train"),
     ("README.md", "bash .ci/run"),
     ("README.md", "lamina sweep examples/circle.toml --set optimizer.weight_decay=0,0.01 --seeds 3 --out d"),
+    ("README.md", "lamina data download mnist"),
     ("docs/writing-plugins.md", "pip install -e path/to/lamina"),
     ("docs/exercises.md", "lamina sweep examples/circle.toml \\"),
     ("docs/exercises.md", "lamina sweep examples/circle.toml --set optimizer.weight_decay=0,0.01 --seeds 3 --out runs/weight-decay"),
