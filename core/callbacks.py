@@ -1,7 +1,6 @@
-"""lamina.callbacks: the Callback interface, and every registered callback by name
-(`lamina.callbacks.EarlyStopping`, or the History every Trainer keeps, is looked up in the registry).
-
-A Callback is code that runs at the Trainer's boundaries. Override only the hooks you need.
+"""lamina.callbacks: the Callback interface (code that runs at the Trainer's boundaries: override
+only the hooks you need), and every registered callback by name (`lamina.callbacks.EarlyStopping`,
+or the History every Trainer keeps, is looked up in the registry).
 
 The hooks of one `fit`, in the order the Trainer calls them:
 

@@ -5,7 +5,7 @@ lamina.factories."""
 from __future__ import annotations
 
 from .backend import get_backend
-from .shapes import chunk, nested, storage_shape
+from .shapes import nested, storage_shape
 from .tensors import Tensor
 
 
@@ -22,5 +22,11 @@ def tensor(values):
         take_array = getattr(backend, "from_array", None)  # an optional kernel (lamina.backend)
         return Tensor(take_array(table) if take_array else backend.from_rows(table.astype(float).tolist()),
                       backend, values.shape)
-    shape, flat = nested(values.tolist() if hasattr(values, "tolist") else values)
-    return Tensor(backend.from_rows(chunk(flat, storage_shape(shape)[1])), backend, shape)
+    return from_flat(*nested(values.tolist() if hasattr(values, "tolist") else values))
+
+
+def from_flat(shape, flat):
+    """A tensor of `shape` from its values in row-major order, on the backend new tensors use."""
+    cols = storage_shape(shape)[1]
+    return Tensor(get_backend().from_rows([flat[i:i + cols] for i in range(0, len(flat), cols)] if cols else [[]]),
+                  shape=shape)

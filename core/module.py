@@ -10,7 +10,7 @@ order they were assigned, which gives PyTorch's state-dict keys ("0.weight", "1.
 from __future__ import annotations
 
 from .component import describe
-from .errors import ShapeError, StateDictError
+from .errors import LaminaError, ShapeError, StateDictError
 from .creation import tensor
 from .tensors import Buffer, Parameter, Tensor
 
@@ -169,9 +169,15 @@ class Sequential(Module):
                 x = layer(x)
             except ShapeError as error:
                 raise ShapeError(f"layer {index} ({type(layer).__name__}): {error}") from None
+        self.last_output = x
         return x
 
     def backward(self, grad):
+        origin = getattr(grad, "origin", None)  # layers keep one forward: an older one's gradient mixes two
+        if origin is not None and origin is not getattr(self, "last_output", None):
+            raise LaminaError("the gradient given to backward is the loss's for an earlier output of this model, "
+                              "which has run forward since; call backward before the next forward (evaluate "
+                              "after optimizer.step())")
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
         return grad
@@ -206,10 +212,12 @@ class Loss:
         if not isinstance(prediction, Tensor):
             raise TypeError(f"{type(self).__name__} expects the prediction as a lamina Tensor, "
                             f"got {type(prediction).__name__}")
+        self.prediction = prediction  # backward's gradient is this tensor's (its `origin`)
         return self.forward(prediction, target)
 
     def forward(self, prediction: Tensor, target):
         raise NotImplementedError(f"{type(self).__name__} must define forward(prediction, target)")
 
-    def backward(self) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} must define backward()")
+    def backward(self, grad=None) -> Tensor:
+        """dL/d(prediction), scaled by `grad` (a number; one per loss if reduction="none") as torch's."""
+        raise NotImplementedError(f"{type(self).__name__} must define backward(grad=None)")

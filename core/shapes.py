@@ -57,16 +57,12 @@ def broadcast_shape(left, right, op):
 
 
 def read_as(tensor, shape, what):
-    """`tensor` in `shape` when they differ only by leading 1s ((1, n) for (n,)), as broadcasting allows."""
+    """`tensor` in `shape` when they differ only in dimensions of size 1 ((1, n) for (n,))."""
     if tensor.shape == shape:
         return tensor
-    if without_leading_ones(tensor.shape) != without_leading_ones(shape):
+    if [n for n in tensor.shape if n != 1] != [n for n in shape if n != 1]:
         raise ShapeError(f"cannot {what} a {tensor.shape} tensor into a {shape} one")
     return tensor.reshape(shape)
-
-
-def without_leading_ones(shape):
-    return shape[next((i for i, n in enumerate(shape) if n != 1), len(shape)):]
 
 
 def stored_as(tensor, padded):
@@ -122,11 +118,6 @@ def nested(values, where=""):
     if any(shape != shapes[0] for shape in shapes):
         raise ShapeError(f"lamina.tensor needs equal-length lists at each level, got items of shapes {shapes[:6]}")
     return (len(values),) + shapes[0], [v for _, flat in parts for v in flat]
-
-
-def chunk(flat, cols):
-    """A flat list as rows of `cols` values."""
-    return [flat[start:start + cols] for start in range(0, len(flat), cols)] if cols else [[]]
 
 
 def nest(rows, shape):

@@ -55,7 +55,7 @@ Reduced = namedtuple("Reduced", "values indices")
 class Tensor:
     """float64 values of PyTorch's `shape`, held as the backend's 2-D table."""
 
-    __slots__ = ("data", "backend", "shape")
+    __slots__ = ("data", "backend", "shape", "origin")  # origin: the prediction a loss's gradient is of
     __hash__ = object.__hash__  # by identity: optimizer state is keyed by Parameter, and == compares values
 
     def __init__(self, data, backend=None, shape=None):
@@ -113,11 +113,9 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self):
-        rows = self.tolist()
-        if not isinstance(rows, list) or len(rows) <= 6:
-            return f"tensor({rows!r})"
-        shown = "[" + ",\n        ".join(map(repr, rows[:3])) + ",\n        ...]"
-        return f"tensor({shown}, shape={self.shape})"
+        if self.dim() < 2 or len(self) <= 6:
+            return f"tensor({self.tolist()!r})"
+        return f"tensor({repr(self[:3].tolist())[:-1]}, ...], shape={self.shape})"  # the first rows only
 
     def _wrap(self, data):  # storage a kernel made from this tensor's, read in its shape
         return Tensor(data, self.backend, self.shape)
@@ -337,8 +335,7 @@ class Tensor:
 
 
 class Mask(Tensor):
-    """A comparison's result. Indexing with a Mask selects where it is 1.0, as a bool tensor does
-    in PyTorch (lamina has only float64; arithmetic on a Mask gives a plain Tensor)."""
+    """A comparison's 1.0s and 0.0s: indexing with it selects where it is 1.0, as a bool tensor does."""
 
     __slots__ = ()
 
@@ -354,8 +351,7 @@ def _index_values(index):
 
 def _check_is_tensor(value, what):
     if not isinstance(value, Tensor):
-        raise TypeError(f"{what} takes a lamina Tensor, got {type(value).__name__}; "
-                        "build one with lamina.tensor(values)")
+        raise TypeError(f"{what} takes a lamina Tensor, got {type(value).__name__}: use lamina.tensor(values)")
 
 
 class Parameter(Tensor):

@@ -11,9 +11,15 @@ from lamina.tensors import Tensor
 def times_upstream(loss, grad, upstream, shape):
     """dL/d(prediction) times the gradient arriving at the loss's output, as torch's
     `loss.backward(gradient=...)`: with reduction="none" one value per loss (per-sample weights,
-    shaped like the losses), otherwise one number. None leaves the gradient as it is."""
-    if upstream is None:
-        return grad
+    shaped like the losses), otherwise one number. None leaves the gradient as it is. The result
+    knows the prediction it is the gradient of (Sequential.backward checks it)."""
+    if upstream is not None:
+        grad = grad * _upstream_factor(loss, upstream, shape, grad)
+    grad.origin = loss.prediction
+    return grad
+
+
+def _upstream_factor(loss, upstream, shape, grad):
     name = type(loss).__name__
     if loss.reduction == "none":
         if not isinstance(upstream, Tensor) or upstream.shape != shape:
@@ -22,14 +28,14 @@ def times_upstream(loss, grad, upstream, shape):
                 f"{name}(reduction='none').backward(grad) needs grad shaped like the losses, {shape}, got {got}"
             )
         # one weight per sample of a (N, C) gradient: a column, so it scales the sample's row
-        return grad * upstream.to(grad.backend).reshape(shape + (1,) * (grad.dim() - len(shape)))
+        return upstream.to(grad.backend).reshape(shape + (1,) * (grad.dim() - len(shape)))
     if isinstance(upstream, Tensor) and upstream.numel() == 1:
         upstream = upstream.item()
     if isinstance(upstream, bool) or not isinstance(upstream, (int, float)):
         raise TypeError(
             f"{name}(reduction={loss.reduction!r}).backward(grad) takes one number, got {type(upstream).__name__}"
         )
-    return grad * float(upstream)
+    return float(upstream)
 
 
 class ElementwiseLoss(Loss):

@@ -13,6 +13,7 @@ from lamina.testing import conformance
 # The checks the kit ran before, by kind; the old kit built components from their examples only.
 OLD_CHECKS = {
     "modules": ["gradients", "train_eval", "state_dict", "config", "determinism"],
+    "losses": ["gradients", "reductions", "config", "determinism"],
     "optimizers": ["descends", "reads_lr_from_param_groups", "weight_decay", "state_dict", "config", "determinism"],
     "schedulers": ["rates", "state_dict", "config", "determinism"],
     "callbacks": ["fit", "state_dict", "config", "determinism"],
@@ -192,3 +193,24 @@ def test_the_correct_versions_pass_the_new_checks():
                 self.epochs = 0
 
     conformance.check_component(CountsAcrossResume)
+
+
+# --- a loss wrong only for |x| > 2.5 ------------------------------------------------------------
+
+
+@component
+class ClippedLogCosh(lamina.nn.Loss):
+    """mean(log(cosh(p - t))), whose gradient tanh(p - t) was only ever tried near zero: beyond
+    |p - t| = 2.5 it uses the slope at 2.5."""
+
+    def forward(self, prediction, target):
+        self.d = prediction - target
+        return ((self.d.exp() + (-self.d).exp()) * 0.5).log().mean()
+
+    def backward(self, grad=None):
+        return self.d.clamp(-2.5, 2.5).tanh() * (1.0 / self.d.numel())
+
+
+def test_wide_inputs_catch_a_loss_gradient_wrong_only_in_the_tails():
+    old_kit_passes(ClippedLogCosh)
+    new_check_fails(ClippedLogCosh, "wide_inputs", "gradient check failed for ClippedLogCosh")

@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 
 from lamina.backend import common_backend, get_backend
+from lamina.creation import from_flat
 from lamina.errors import ShapeError
 from lamina.rng import generator
-from lamina.shapes import chunk, storage_shape
+from lamina.shapes import storage_shape
 from lamina.tensors import Tensor
 
 
@@ -36,23 +37,19 @@ def ones(*size):
     return full(*size_of(size)[0], 1.0)
 
 
-def _filled(shape, flat):
-    return Tensor(get_backend().from_rows(chunk(flat, storage_shape(shape)[1])), shape=shape)
-
-
 def randn(*size, mean=0.0, std=1.0):
     """Normal samples from lamina's seeded generator, in row-major order (the same on any backend)."""
     shape, rest = size_of(size)
     mean, std = (*rest, mean, std)[:2] if rest else (mean, std)
     gauss = generator().gauss
-    return _filled(shape, [gauss(mean, std) for _ in range(math.prod(shape))])
+    return from_flat(shape, [gauss(mean, std) for _ in range(math.prod(shape))])
 
 
 def rand(*size, low=0.0, high=1.0):
     shape, rest = size_of(size)
     low, high = (*rest, low, high)[:2] if rest else (low, high)
     uniform = generator().uniform
-    return _filled(shape, [uniform(low, high) for _ in range(math.prod(shape))])
+    return from_flat(shape, [uniform(low, high) for _ in range(math.prod(shape))])
 
 
 def rand_like(other, low=0.0, high=1.0):
@@ -64,7 +61,7 @@ def arange(start, end=None, step=1):
     """start, start + step, ... up to (not including) end, as a 1-D tensor; arange(n) is 0..n-1."""
     start, end = (0, start) if end is None else (start, end)
     count = max(0, math.ceil((end - start) / step))
-    return _filled((count,), [float(start + i * step) for i in range(count)])
+    return from_flat((count,), [float(start + i * step) for i in range(count)])
 
 
 def where(mask, a, b):

@@ -7,9 +7,11 @@ import math
 import attrs
 
 from lamina.tensors import Tensor
-from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, loss_inputs
+from lamina.testing.conformance.building import assert_same, build, check_config_round_trip, loss_inputs, plain
 from lamina.testing.conformance.pytorch_defaults import defaults_match_pytorch
 from lamina.testing.gradcheck import check_loss_gradients
+
+WIDEST = 10.0  # |prediction| up to this: where log-sum-exp, saturation and approximations show
 
 
 def _reductions(factory, example):
@@ -39,6 +41,29 @@ def loss_reductions(factory, example):
         )
 
 
+def loss_wide_inputs(factory, example):
+    """Value finite and gradient right for predictions spread over |x| up to 10 (not only the
+    example's); a loss whose domain is narrower (probabilities) refuses them in one line, and that
+    is all this check asks of it."""
+    prediction, target = loss_inputs(example)
+    centred = prediction - prediction.mean()
+    largest = max(abs(v) for v in _flat(plain(centred))) or 1.0
+    wide = centred * (WIDEST / largest)
+    for reduction in _reductions(factory, example):
+        loss = build(factory, example, **reduction)
+        try:
+            value = loss(wide, target)
+        except ValueError:
+            return
+        total = value if isinstance(value, float) else value.sum()
+        assert math.isfinite(total), f"{factory.__name__} gave {total} for predictions up to |x| = {WIDEST}"
+        check_loss_gradients(loss, wide, target)
+
+
+def _flat(value):
+    return [w for v in value for w in _flat(v)] if isinstance(value, list) else [value]
+
+
 def loss_config(factory, example):
     check_config_round_trip(build(factory, example), factory)
 
@@ -63,6 +88,7 @@ CHECKS = {
     "gradients": loss_gradients,
     "pytorch_defaults": loss_pytorch_defaults,
     "reductions": loss_reductions,
+    "wide_inputs": loss_wide_inputs,
     "config": loss_config,
     "determinism": loss_determinism,
 }
