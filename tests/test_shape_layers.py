@@ -116,7 +116,7 @@ def test_batchnorm2d_gradients(training):
     check_module_gradients(bn, lamina.randn(3, 2, 2, 2))
 
 
-@pytest.mark.parametrize("case", [c for name in ("Flatten", "Unflatten", "BatchNorm2d")
+@pytest.mark.parametrize("case", [c for name in ("Flatten", "Unflatten", "BatchNorm2d", "LayerNorm")
                                   for c in conformance.cases(getattr(nn, name))], ids=lambda c: c.id)
 def test_conformance_kit(case):
     case()
@@ -133,6 +133,32 @@ def test_linear_names_an_image_shape_and_suggests_flatten():
     with pytest.raises(lamina.ShapeError, match=r"Linear\(in_features=12\) takes a 2-D \(batch, features\) input, "
                                                 r"got shape \(2, 3, 2, 2\); put nn.Flatten\(\) before it"):
         nn.Linear(12, 4)(lamina.randn(2, 3, 2, 2))
+
+
+LAYER_NORMS = [
+    (dict(normalized_shape=4), (2, 3, 4)),
+    (dict(normalized_shape=(3, 4)), (2, 3, 4)),
+    (dict(normalized_shape=[2, 2, 3], bias=False), (2, 2, 2, 3)),
+    (dict(normalized_shape=(2, 3), elementwise_affine=False, eps=1e-3), (3, 2, 3)),
+    (dict(normalized_shape=(2, 3)), (2, 3)),
+]
+
+
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize("kwargs, shape", LAYER_NORMS)
+def test_layer_norm_over_several_dimensions_matches_pytorch(torch, kwargs, shape):
+    module, twin = nn.LayerNorm(**kwargs), torch.nn.LayerNorm(**kwargs)
+    for p in module.parameters():
+        p.copy_(lamina.randn(*p.shape) + 1.0)
+    twin.load_state_dict({k: to_torch(torch, v) for k, v in module.state_dict().items()})
+    check_against_torch(torch, module, twin, lamina.randn(*shape) * 3.0 + 1.0)
+    check_module_gradients(module, lamina.randn(*shape))
+
+
+def test_layer_norm_names_the_dimensions_it_expected():
+    with pytest.raises(lamina.ShapeError, match=r"LayerNorm\(normalized_shape=\(2, 3\)\) got input of shape "
+                                                r"\(4, 3, 2\); its last dimensions must be \(2, 3\)"):
+        nn.LayerNorm((2, 3))(lamina.randn(4, 3, 2))
 
 
 # --- a CNN, carried to torch.nn and back ----------------------------------------------------
