@@ -123,3 +123,19 @@ def test_inputs_of_the_wrong_rank_or_too_small_raise_shape_errors():
         nn.MaxPool2d(2)(lamina.randn(4, 5))
     with pytest.raises(lamina.ShapeError, match=r"smaller than the kernel"):
         nn.AvgPool2d(3)(lamina.randn(1, 1, 2, 5))
+
+
+def test_numpy_kernels_for_patches_give_pure_pythons_numbers():
+    """The numpy backend reduces many short rows through their transpose and keeps fold's landing
+    places per batch size: the same numbers as the reference kernels, bit for bit."""
+    numpy = pytest.importorskip("numpy")
+    reference, fast = lamina.pure_python.PurePythonBackend(), lamina.placement.resolve_backend("numpy")
+    rows = lamina.randn(200, 5).tolist()
+    for kernel in ("sum", "max", "min", "argmax"):
+        assert getattr(fast, kernel)(numpy.array(rows), 1).tolist() == getattr(reference, kernel)(rows, 1)
+    index = [3, -1, 0, 2, 2, -1]
+    for batch in (4, 3, 4):  # a smaller last batch, then full ones again
+        x = lamina.randn(batch, 4).tolist()
+        patches = fast.unfold(numpy.array(x), index, 2)
+        assert patches.tolist() == reference.unfold(x, index, 2)
+        assert fast.fold(patches, index, 4).tolist() == reference.fold(reference.unfold(x, index, 2), index, 4)
