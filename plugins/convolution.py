@@ -15,8 +15,8 @@ import lamina
 from lamina.component import Example, at_least, boolean, component, field, integer
 from lamina.errors import ShapeError
 from lamina.nn import Module, Parameter
-from lamina.plugins.patches import (Windows, check_output, convolution_index, output_size, per_dim, sizes,
-                                    transpose_index)
+from lamina.plugins.patches import (Windows, channels_first, check_output, convolution_index, output_size, per_dim,
+                                    positions_first, sizes)
 
 
 def zeros_padding_only(instance, attribute, value):
@@ -108,41 +108,35 @@ class Convolution(Module):
         x, self.unbatched = batched(self, x, self.in_channels)
         windows = self.windows(x.shape[2:])
         check_output(self, x, windows.out_size)
-        batch, positions, out_channels = x.shape[0], math.prod(windows.out_size), self.out_channels
-        group_in, group_out = self.in_channels // self.groups, out_channels // self.groups
-        weight = self.weight.reshape(out_channels, -1)  # (O, C/groups*kH*kW), as stored
-        self.x_shape, self.out_shape, self.parts, outputs = x.shape, (positions, out_channels), [], []
-        for g in range(self.groups):
+        weight = self.weight.reshape(self.out_channels, -1)  # (O, C/groups*kH*kW), as stored
+        group_in, group_out = self.in_channels // self.groups, self.out_channels // self.groups
+        self.x_shape, self.parts, outputs = x.shape, [], []
+        for g in range(self.groups):  # each group: its block of input channels and its block of filters
             index = convolution_index(windows, g * group_in, group_in)
             patches = x.unfold_patches(index, group_in * math.prod(self.kernel))  # (N*L, C/groups*kH*kW)
-            filters = weight if self.groups == 1 else weight[g * group_out:(g + 1) * group_out]
+            filters = weight[g * group_out:(g + 1) * group_out] if self.groups > 1 else weight
             outputs.append(patches @ filters.T)
             self.parts.append((index, patches, filters))
-        out = join_columns(outputs)  # (N*L, O): a row per output position, a column per channel
+        out = join_columns(outputs)  # (N*L, O): Linear's output, a row per output position
         if self.bias is not None:
             out = out + self.bias
-        # Per sample, (L, O) rows become PyTorch's channel-major (O, oH, oW).
-        channels_first = out.reshape(batch, -1).unfold_patches(transpose_index(positions, out_channels),
-                                                               positions * out_channels)
-        out = channels_first.reshape(batch, out_channels, *windows.out_size)
+        out = channels_first(out, len(x)).reshape(len(x), self.out_channels, *windows.out_size)
         return out.reshape(out.shape[1:]) if self.unbatched else out
 
     def backward(self, grad):
-        positions, out_channels = self.out_shape
-        batch = self.x_shape[0]
-        # Back to a row per output position, as forward computed it: (N*L, O).
-        grad = grad.reshape(batch, -1).unfold_patches(transpose_index(out_channels, positions),
-                                                      positions * out_channels).reshape(-1, out_channels)
+        if self.unbatched:
+            grad = grad.reshape(1, *grad.shape)
+        grad = positions_first(grad)  # (N*L, O), as forward computed it
         if self.bias is not None:
             self.bias.accumulate_grad(grad.sum(0))
         per_channel = grad.T  # (O, N*L): a group's output channels are a block of its rows
-        group_out = out_channels // self.groups
+        group_out = self.out_channels // self.groups
         weight_grads, grad_x = [], None
         for g, (index, patches, filters) in enumerate(self.parts):
-            grad_out = per_channel if self.groups == 1 else per_channel[g * group_out:(g + 1) * group_out]
+            grad_out = per_channel[g * group_out:(g + 1) * group_out] if self.groups > 1 else per_channel
             weight_grads.append(grad_out @ patches)  # Linear's dL/dW = grad^T patches
             grad_patches = grad_out.T @ filters  # Linear's dL/dx = grad W, for each patch
-            grad_group = grad_patches.fold_patches(index, self.x_shape)  # each patch value back where it was read
+            grad_group = grad_patches.fold_patches(index, self.x_shape)  # each value back where it was read
             grad_x = grad_group if grad_x is None else grad_x + grad_group
         self.weight.accumulate_grad(lamina.cat(weight_grads).reshape(self.weight.shape))
         return grad_x.reshape(grad_x.shape[1:]) if self.unbatched else grad_x

@@ -7,7 +7,7 @@ import lamina
 from lamina.component import Example, at_least, boolean, component, field, in_range, integer, number
 from lamina.errors import ShapeError
 from lamina.nn import Buffer, Module, Parameter
-from lamina.plugins.patches import transpose_index
+from lamina.plugins.patches import channels_first, positions_first
 
 
 def check_features(layer, x, expected):
@@ -177,9 +177,9 @@ class BatchNorm1d(Module):
 
 @component
 class BatchNorm2d(BatchNorm1d):
-    """BatchNorm1d for (N, C, H, W) images: each channel normalised over the batch and every
-    position, that is over the N*H*W values it holds (PyTorch's parameters, buffers and state-dict
-    keys, all of shape (C,))."""
+    """BatchNorm1d for (N, C, H, W) images, read as N*H*W rows of C features: each channel is
+    normalised over the batch and every position, the N*H*W values it holds. PyTorch's parameters,
+    buffers and state-dict keys, each of shape (C,)."""
 
     conformance_examples = [Example(inputs=lambda: lamina.randn(3, 3, 2, 2))]
 
@@ -188,19 +188,14 @@ class BatchNorm2d(BatchNorm1d):
             raise ShapeError(f"BatchNorm2d(num_features={self.num_features}) takes (N, {self.num_features}, H, W) "
                              f"input, got shape {x.shape}")
         self.image_shape = x.shape
-        return self.channels_first(super().forward(self.channels_last(x)))
+        return self.as_images(super().forward(positions_first(x)))
 
     def backward(self, grad):
-        return self.channels_first(super().backward(self.channels_last(grad)))
+        return self.as_images(super().backward(positions_first(grad)))
 
-    def channels_last(self, images):
-        """(N, C, H, W) as (N*H*W, C): a row per position, a column per channel, as BatchNorm1d reads."""
-        n, c, h, w = self.image_shape
-        return images.reshape(n, -1).unfold_patches(transpose_index(c, h * w), c * h * w).reshape(-1, c)
-
-    def channels_first(self, rows):
-        n, c, h, w = self.image_shape
-        return rows.reshape(n, -1).unfold_patches(transpose_index(h * w, c), c * h * w).reshape(n, c, h, w)
+    def as_images(self, rows):
+        """BatchNorm1d's (N*H*W, C) rows, a row per position, back as (N, C, H, W)."""
+        return channels_first(rows, self.image_shape[0]).reshape(self.image_shape)
 
 
 @component

@@ -142,6 +142,20 @@ def transpose_index(rows, cols):
     return [r * cols + c for c in range(cols) for r in range(rows)]
 
 
+def channels_first(rows, batch):
+    """(N*L, C), a row per position and a column per channel, as (N, C*L): each sample's values
+    channel by channel, as PyTorch lays out (N, C, *spatial)."""
+    positions, channels = rows.shape[0] // batch, rows.shape[1]
+    return rows.reshape(batch, -1).unfold_patches(transpose_index(positions, channels), positions * channels)
+
+
+def positions_first(x):
+    """(N, C, *spatial) as (N*L, C): a row per position, a column per channel."""
+    batch, channels, positions = x.shape[0], x.shape[1], math.prod(x.shape[2:])
+    rows = x.reshape(batch, -1).unfold_patches(transpose_index(channels, positions), channels * positions)
+    return rows.reshape(-1, channels)
+
+
 def check_output(layer, x, out_size):
     if min(out_size) < 1:
         raise ShapeError(f"{type(layer).__name__} got input of shape {x.shape}, which gives an output of "

@@ -26,16 +26,21 @@ class Pooling(Module):
     layout = None
 
     def windows(self, in_size):
-        raise NotImplementedError
+        """Regular windows (kernel, strides, dilations, padding, ceil_mode); adaptive pooling has its own."""
+        pads = per_dim(self.padding, self.spatial_dims)
+        out_size = tuple(output_size(n, k, s, p, p, d, self.ceil_mode)
+                         for n, k, s, p, d in zip(in_size, self.kernel, self.strides, pads, self.dilations))
+        return Windows(tuple(in_size), self.kernel, self.strides, pads, self.dilations, out_size)
 
     def unfold(self, x):
-        """(patches, index): every window of every channel as a row, in (sample, channel, output
-        position) order, so a per-row result is already (N, C, *out_size) read channel-major."""
+        """Every window of every channel, a sample's windows side by side in one row, in (channel,
+        output position) order: reshaped to a row per window, a per-row result is already
+        (N, C, *out_size) read channel-major."""
         x, self.unbatched = batched(self, x, None)
         self.x_shape, self.windows_used = x.shape, self.windows(x.shape[2:])
         check_output(self, x, self.windows_used.out_size)
         self.index = pooling_index(self.windows_used, x.shape[1])
-        return x.unfold_patches(self.index, len(self.index)), self.index  # (N, C*L*window): a row per sample
+        return x.unfold_patches(self.index, len(self.index))  # (N, C*L*window)
 
     def shaped(self, per_window):
         """A value per window, as (N, C, *out_size) (without N if the input came without)."""
@@ -97,14 +102,8 @@ class MaxPooling(Pooling):
     def check_padding(self):
         check_padding(self, lambda k, d: (d * (k - 1) + 1) // 2, "the effective kernel size")
 
-    def windows(self, in_size):
-        pads = per_dim(self.padding, self.spatial_dims)
-        out_size = tuple(output_size(n, k, s, p, p, d, self.ceil_mode)
-                         for n, k, s, p, d in zip(in_size, self.kernel, self.strides, pads, self.dilations))
-        return Windows(tuple(in_size), self.kernel, self.strides, pads, self.dilations, out_size)
-
     def forward(self, x):
-        patches, _ = self.unfold(x)
+        patches = self.unfold(x)
         penalty = padding_penalty(self.windows_used, self.x_shape[1], patches.backend)
         if penalty is not None:  # some windows reach into the padding (or past the end)
             patches = patches + penalty
@@ -151,7 +150,7 @@ class Averaging(Pooling):
         raise NotImplementedError
 
     def forward(self, x):
-        patches, _ = self.unfold(x)
+        patches = self.unfold(x)
         sums = patches.reshape(-1, self.window_size()).sum(1)  # padding reads 0, so adds nothing
         self.scale = _inverse_divisors(self.divisors(), self.x_shape[1], x.backend)
         return self.shaped(sums.reshape(self.x_shape[0], -1) * self.scale)
@@ -199,8 +198,6 @@ class AvgPool2d(Averaging):
         self.kernel, self.dilations = per_dim(self.kernel_size, 2), (1, 1)
         self.strides = self.kernel if self.stride is None else per_dim(self.stride, 2)
         check_padding(self, lambda k, d: k // 2, "kernel_size")
-
-    windows = MaxPooling.windows
 
     def divisors(self):
         """What each output position's sum is divided by, as PyTorch's avg_pool2d."""
