@@ -190,3 +190,18 @@ def test_cnn_state_dict_loads_into_torch_without_reshaping_and_back(torch):
     assert_close(back(x), trained(to_torch(torch, x)).detach())
     back.load_state_dict({k: v.tolist() for k, v in trained.state_dict().items()})
     assert_close(back(x), trained(to_torch(torch, x)).detach())
+
+
+def test_a_model_file_of_every_new_layer_reloads_and_predicts_identically(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 4, (3, 2), padding="same"), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.MaxPool2d(2, ceil_mode=True), nn.AvgPool2d(2, padding=1), nn.AdaptiveAvgPool2d((2, None)),
+                          nn.Flatten(), nn.Unflatten(1, (2, -1)), nn.LayerNorm((2, 12)), nn.Flatten(),
+                          nn.Unflatten(1, (4, 6)), nn.Conv1d(4, 2, 3, padding=1, groups=2), nn.MaxPool1d(2),
+                          nn.Flatten(), nn.Linear(6, 3))
+    x = lamina.randn(2, 1, 8, 8)
+    model(x)  # a training step, so that BatchNorm2d's running statistics are not their start
+    model.eval()
+    lamina.save(model, tmp_path / "cnn.json")
+    reloaded = lamina.load(tmp_path / "cnn.json").eval()
+    assert reloaded(x).tolist() == model(x).tolist()
+    assert repr(reloaded) == repr(model)
