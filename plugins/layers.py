@@ -228,8 +228,10 @@ def sizes_of(instance, attribute, value):
 class Unflatten(Module):
     """Split dimension dim into unflattened_size: (N, 12) becomes (N, 3, 2, 2) with dim=1 and (3, 2, 2)."""
 
-    conformance_examples = [Example(kwargs={"dim": 1, "unflattened_size": (2, 3)}, inputs=lambda: lamina.randn(4, 6)),
-                            Example(kwargs={"dim": -1, "unflattened_size": (2, -1)}, inputs=lambda: lamina.randn(2, 3, 4))]
+    conformance_examples = [
+        Example(kwargs={"dim": 1, "unflattened_size": (2, 3)}, inputs=lambda: lamina.randn(4, 6)),
+        Example(kwargs={"dim": -1, "unflattened_size": (2, -1)}, inputs=lambda: lamina.randn(2, 3, 4)),
+    ]
 
     dim: int = field(validator=integer)
     unflattened_size: tuple = field(validator=sizes_of)

@@ -26,14 +26,17 @@ def sizes(low, allow=()):
         if (value is None or isinstance(value, str)) and value in allow:
             return
         count = instance.spatial_dims
-        values = list(value) if isinstance(value, (tuple, list)) else [value]
-        if len(values) != (count if isinstance(value, (tuple, list)) else 1) or \
-                not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low for v in values):
+        values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * count
+        if len(values) != count or not all(_is_int(v) and v >= low for v in values):
             alternatives = "".join(f" or {a!r}" for a in allow)
             raise ValueError(f"{type(instance).__name__}({attribute.name}={value!r}): {attribute.name} must be "
                              f"an int >= {low} or a tuple of {count} of them{alternatives}, got {value!r}")
 
     return check
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def per_dim(value, count):
@@ -84,7 +87,8 @@ class AdaptiveWindows(NamedTuple):
 
     @property
     def kernel(self):
-        return tuple(max(-(-(i + 1) * n // m) - i * n // m for i in range(m)) for n, m in zip(self.in_size, self.out_size))
+        """The largest window along each dimension."""
+        return tuple(max(len(adaptive_span(i, n, m)) for i in range(m)) for n, m in zip(self.in_size, self.out_size))
 
     def reads(self):
         return _adaptive_reads(self)
@@ -101,19 +105,26 @@ def _row_major(positions_per_dim, in_size):
             for point in itertools.product(*positions_per_dim)]
 
 
+def adaptive_span(i, size, out):
+    """Positions of PyTorch's adaptive window i of `out` over `size`: floor(i*size/out) up to
+    ceil((i+1)*size/out)."""
+    return range(i * size // out, -(-(i + 1) * size // out))
+
+
 @lru_cache(maxsize=128)
 def _regular_reads(w):
-    along = []  # per dimension: for each output position, the positions its window reads
+    along = []  # per dimension: for each output position, the positions its window reads (None: padding)
     for n, k, s, b, d, out in zip(w.in_size, w.kernel, w.stride, w.before, w.dilation, w.out_size):
-        along.append([[o * s - b + j * d if 0 <= o * s - b + j * d < n else None for j in range(k)] for o in range(out)])
+        starts = [o * s - b for o in range(out)]
+        along.append([[p if 0 <= p < n else None for p in range(start, start + k * d, d)] for start in starts])
     return [_row_major(choice, w.in_size) for choice in itertools.product(*along)]
 
 
 @lru_cache(maxsize=128)
 def _adaptive_reads(w):
-    along = []
+    along = []  # per dimension: each window's positions, padded with None up to the largest
     for n, out, k in zip(w.in_size, w.out_size, w.kernel):
-        spans = [range(i * n // out, -(-(i + 1) * n // out)) for i in range(out)]
+        spans = [adaptive_span(i, n, out) for i in range(out)]
         along.append([list(span) + [None] * (k - len(span)) for span in spans])
     return [_row_major(choice, w.in_size) for choice in itertools.product(*along)]
 
