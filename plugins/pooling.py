@@ -144,7 +144,7 @@ class MaxPool1d(MaxPooling):
 
 
 class Averaging(Pooling):
-    """The mean of each window: its sum times 1/divisor, a divisor per output position."""
+    """The mean of each window: its sum over a divisor, one per output position."""
 
     def divisors(self):
         raise NotImplementedError
@@ -152,19 +152,19 @@ class Averaging(Pooling):
     def forward(self, x):
         patches = self.unfold(x)
         sums = patches.reshape(-1, self.window_size()).sum(1)  # padding reads 0, so adds nothing
-        self.scale = _inverse_divisors(self.divisors(), self.x_shape[1], x.backend)
-        return self.shaped(sums.reshape(self.x_shape[0], -1) * self.scale)
+        self.divisor = _divisor_row(self.divisors(), self.x_shape[1], x.backend)
+        return self.shaped(sums.reshape(self.x_shape[0], -1) / self.divisor)
 
     def backward(self, grad):
         # d mean / d x = 1/divisor for every position of the window.
-        per_window = (grad.reshape(self.x_shape[0], -1) * self.scale).reshape(-1, 1)
+        per_window = (grad.reshape(self.x_shape[0], -1) / self.divisor).reshape(-1, 1)
         return self.fold(per_window * lamina.ones(self.window_size()).to(grad.backend))
 
 
 @lru_cache(maxsize=64)
-def _inverse_divisors(divisors, channels, backend):
-    """1/divisor for each (channel, output position): one row that scales every sample's sums."""
-    return lamina.tensor([1.0 / d for d in divisors] * channels).to(backend)
+def _divisor_row(divisors, channels, backend):
+    """The divisor of each (channel, output position): one row that divides every sample's sums."""
+    return lamina.tensor([float(d) for d in divisors] * channels).to(backend)
 
 
 def positive_or_none(instance, attribute, value):
