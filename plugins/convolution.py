@@ -13,31 +13,15 @@ import math
 
 import lamina
 from lamina.component import Example, at_least, boolean, component, field, integer
-from lamina.errors import ShapeError
 from lamina.nn import Module, Parameter
-from lamina.plugins.patches import (Windows, channels_first, check_output, convolution_index, output_size, per_dim,
-                                    positions_first, sizes)
+from lamina.plugins.patches import (Windows, batched, channels_first, check_output, convolution_index, output_size,
+                                    per_dim, positions_first, sizes)
 
 
 def zeros_padding_only(instance, attribute, value):
     if value != "zeros":
         raise ValueError(f"{type(instance).__name__}(padding_mode={value!r}): lamina pads with zeros only; "
                          "padding_mode must be 'zeros'")
-
-
-def batched(layer, x, channels):
-    """x as (N, C, *spatial), and whether it came unbatched (C, *spatial), as PyTorch accepts."""
-    name, dims = type(layer).__name__, layer.spatial_dims
-    if x.dim() == dims + 1:
-        x = x.reshape(1, *x.shape)
-        unbatched = True
-    elif x.dim() == dims + 2:
-        unbatched = False
-    else:
-        raise ShapeError(f"{name} takes {layer.layout} input (or unbatched, without N), got shape {x.shape}")
-    if channels is not None and x.shape[1] != channels:
-        raise ShapeError(f"{name}(in_channels={channels}) got input with {x.shape[1]} channels (shape {x.shape})")
-    return x, unbatched
 
 
 def join_columns(parts):

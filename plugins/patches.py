@@ -167,6 +167,21 @@ def positions_first(x):
     return rows.reshape(-1, channels)
 
 
+def batched(layer, x, channels):
+    """x as (N, C, *spatial), and whether it came unbatched (C, *spatial), as PyTorch accepts."""
+    name, dims = type(layer).__name__, layer.spatial_dims
+    if x.dim() == dims + 1:
+        x = x.reshape(1, *x.shape)
+        unbatched = True
+    elif x.dim() == dims + 2:
+        unbatched = False
+    else:
+        raise ShapeError(f"{name} takes {layer.layout} input (or unbatched, without N), got shape {x.shape}")
+    if channels is not None and x.shape[1] != channels:
+        raise ShapeError(f"{name}(in_channels={channels}) got input with {x.shape[1]} channels (shape {x.shape})")
+    return x, unbatched
+
+
 def check_output(layer, x, out_size):
     if min(out_size) < 1:
         raise ShapeError(f"{type(layer).__name__} got input of shape {x.shape}, which gives an output of "

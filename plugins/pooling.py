@@ -15,8 +15,8 @@ from functools import lru_cache
 import lamina
 from lamina.component import Example, at_least, boolean, component, field, integer
 from lamina.nn import Module
-from lamina.plugins.convolution import batched
-from lamina.plugins.patches import AdaptiveWindows, Windows, check_output, output_size, per_dim, pooling_index, sizes
+from lamina.plugins.patches import (AdaptiveWindows, Windows, batched, check_output, output_size, per_dim,
+                                    pooling_index, sizes)
 
 
 class Pooling(Module):
