@@ -114,7 +114,7 @@ def test_layer_norm_state_dict_keys():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: nn.LayerNorm((2, 3)), "one-element tuple"),
+        (lambda: nn.LayerNorm((2, 0)), "normalized_shape must be >= 1"),
         (lambda: nn.LayerNorm(0), "normalized_shape must be >= 1"),
         (lambda: nn.LayerNorm(3, eps=0), "eps must be in"),
         (lambda: nn.GELU(approximate="fast"), "approximate must be one of 'none', 'tanh'"),

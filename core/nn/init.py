@@ -43,9 +43,12 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 
 def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight stored (out_features, in_features): (columns, rows)."""
-    fan_out, fan_in = tensor.shape
-    return fan_in, fan_out
+    """(fan_in, fan_out) of a weight stored (out_features, in_features), or of a convolution's
+    (out_channels, in_channels/groups, *kernel), whose every kernel position counts, as PyTorch's."""
+    if tensor.dim() < 2:
+        raise ValueError(f"fan in and fan out need a weight of at least 2 dimensions, got shape {tensor.shape}")
+    receptive_field = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
 def calculate_correct_fan(tensor, mode: str) -> int:
