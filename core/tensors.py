@@ -195,7 +195,7 @@ class Tensor:
             if other.backend is not self.backend and not same_backend(other.backend, self.backend):
                 raise mixed_backends(op, self.backend, other.backend)
             operand = other.data
-            if other.shape != shape and not (other.shape == shape[1:] and len(shape) > 1):  # a bias row: as stored
+            if other.shape != shape and not (len(shape) == 2 and other.shape == shape[1:]):  # a (F,) bias: as stored
                 shape, mine, theirs = broadcast_shape(shape, other.shape, op)
                 data, operand = stored_as(self, mine), stored_as(other, theirs)
         elif is_number(other):

@@ -308,3 +308,47 @@ def test_the_pytest_plugin_says_when_a_marker_selects_nothing_or_is_missing(tmp_
     assert ("ValueError: @pytest.mark.lamina_conformance({'distribution': 'lamina-not-installed'}) "
             "selects no component to check") in result.stdout
     assert "TypeError: test_unmarked takes lamina_check but has no @pytest.mark.lamina_conformance(...)" in result.stdout
+
+
+# --- a third party's N-D module: its example declares its input's shape ---------------------------
+
+
+@component
+class ChannelScale(Module):
+    """y[n, c, h, w] = s[c] * x[n, c, h, w]: a learned scale per channel of an image batch."""
+
+    conformance_examples = [Example(kwargs={"channels": 3}, inputs=lambda: lamina.randn(2, 3, 4, 5))]
+
+    channels: int = field(default=1)
+
+    def __attrs_post_init__(self):
+        self.scale = Parameter(lamina.ones(self.channels))
+
+    def forward(self, x):
+        self.x = x
+        return x * self._per_position(x)
+
+    def _per_position(self, x):
+        # the scale as a row of x's trailing shape (C, H, W): each channel's value repeated H*W times
+        reads = [c for c in range(self.channels) for _ in range(x.shape[2] * x.shape[3])]
+        return self.scale.reshape(1, -1).unfold_patches(reads, len(reads)).reshape(x.shape[1:])
+
+    def backward(self, grad):
+        per_channel = (grad * self.x).sum(0).reshape(self.channels, -1).sum(1)
+        self.scale.accumulate_grad(per_channel)
+        return grad * self._per_position(self.x)
+
+
+class ChannelScaleForgettingThePixels(ChannelScale):
+    """Sums the scale's gradient over the batch but takes only each channel's first pixel."""
+
+    def backward(self, grad):
+        first_pixels = (grad * self.x).sum(0).reshape(self.channels, -1)[:, 0]
+        self.scale.accumulate_grad(first_pixels)
+        return grad * self._per_position(self.x)
+
+
+def test_a_third_party_module_over_image_batches_is_checked_with_its_declared_input_shape():
+    conformance.check_component(ChannelScale)
+    with pytest.raises(AssertionError, match="gradient check failed for ChannelScaleForgettingThePixels"):
+        conformance.check_component(ChannelScaleForgettingThePixels)
