@@ -8,7 +8,7 @@ from . import callbacks, data, nn, optim
 from .callbacks import Callback
 from .component import config_of, field, registry
 from .creation import tensor
-from .factories import arange, cat, full, one_hot, ones, rand, rand_like, randn, where, zeros
+from .factories import arange, cat, full, one_hot, ones, rand, rand_like, randn, stack, where, zeros
 from .errors import (BackendError, ConfigError, FileFormatError, LaminaError, NonFiniteLossError, PluginError,
                      ShapeError, StateDictError, UnknownComponentError)
 from .plugin_system.hookspecs import hookimpl

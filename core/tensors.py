@@ -254,7 +254,8 @@ class Tensor:
 
     def _reduce(self, kernel, dim, keepdim):
         """kernel along `dim`, the storage read as (before, along) or (along, after) so that the
-        backend reduces its rows or its columns. With no dim, a Python float (see `sum`)."""
+        backend reduces its rows or its columns (a middle dim is moved last first). With no dim, a
+        Python float (see `sum`)."""
         if dim is None:
             return kernel(self.data, None)
         shape = self.shape
@@ -267,9 +268,9 @@ class Tensor:
         elif after == 1 or before == 1:
             result = kernel(self.backend.reshape(self.data, before, along), 1) if after == 1 else \
                 kernel(self.backend.reshape(self.data, along, after), 0)
-        else:
-            raise ShapeError(f"lamina reduces a tensor of shape {shape} along its first or last dimension, "
-                             f"not dim={dim}; reshape or permute it first")
+        else:  # a middle dimension: moved last, where it is each row's values
+            moved = self.permute(*[i for i in range(len(shape)) if i != d], d)
+            result = kernel(self.backend.reshape(moved.data, before * after, along), 1)
         kept = shape[:d] + ((1,) if keepdim and shape else ()) + shape[d + 1:]
         if len(kept) == 2 or (len(shape) == 2 and d == 0):  # a (1, F) row already reads as (F,)
             return Tensor(result, self.backend, kept)

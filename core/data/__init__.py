@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 from lamina.backend import get_backend
 from lamina.creation import tensor
-from lamina.factories import cat
+from lamina.factories import stack
 from lamina.errors import ShapeError
 from lamina.rng import generator
 from lamina.tensors import Tensor
@@ -37,14 +36,10 @@ class TensorDataset:
         return tuple(t[indices] for t in self.tensors)
 
 
-def _as_row(value):
-    return [value] if isinstance(value, numbers.Real) else list(value)
-
-
 def _collate(items):
-    """Stack per-item tuples into one tensor per field (items may hold tensors or plain numbers)."""
-    return tuple(cat(values) if isinstance(values[0], Tensor) else tensor([_as_row(v) for v in values])
-                 for values in zip(*items))
+    """Stack per-item tuples into one tensor per field, as PyTorch's default collate does: tensors of
+    one shape S make a (B, *S) tensor, numbers a (B,) one, lists of numbers a (B, n) one."""
+    return tuple(stack(values) if isinstance(values[0], Tensor) else tensor(list(values)) for values in zip(*items))
 
 
 class DataLoader:

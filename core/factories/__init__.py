@@ -85,6 +85,11 @@ def one_hot(indices, num_classes):
     return Tensor(matches.data, matches.backend, matches.shape)
 
 
+def stack(tensors):
+    """Tensors of one shape as the rows of a new first dimension: (3, 4) tensors make a (B, 3, 4) one."""
+    return cat([t.reshape((1,) + t.shape) for t in tensors])
+
+
 def cat(tensors, dim=0):
     """Join tensors along their first dimension (the rest of their shapes must agree)."""
     tensors = list(tensors)
