@@ -60,3 +60,21 @@ def _flatten(values):
     if isinstance(values, (int, float)):
         return [float(values)]
     return [x for v in values for x in _flatten(v)]
+
+
+def check_against_torch(torch, module, twin, x, upstream=None):
+    """Forward, input gradient and parameter gradients of `module` and its torch twin on `x`."""
+    out = module(x)
+    upstream = lamina.randn(*out.shape) if upstream is None else upstream
+    grad_x = module.backward(upstream)
+    x_torch = to_torch(torch, x).requires_grad_()
+    out_torch = twin(x_torch)
+    out_torch.backward(to_torch(torch, upstream))
+    assert out.shape == tuple(out_torch.shape) and grad_x.shape == x.shape
+    assert_close(out, out_torch.detach())
+    assert_close(grad_x, x_torch.grad)
+    torch_params = dict(twin.named_parameters())
+    assert sorted(torch_params) == sorted(name for name, _ in module.named_parameters())
+    for name, p in module.named_parameters():
+        assert p.grad.shape == tuple(torch_params[name].grad.shape)
+        assert_close(p.grad, torch_params[name].grad)

@@ -4,7 +4,7 @@ kit's checks, errors, and a CNN's state dict carried to torch.nn and back."""
 import pytest
 
 import lamina
-from conftest import assert_close, to_torch
+from conftest import check_against_torch, to_torch
 from lamina import nn
 from lamina.testing import conformance
 from lamina.testing.gradcheck import check_module_gradients
@@ -55,37 +55,18 @@ def torch_twin(torch, module):
     return twin
 
 
-def check_against_torch(torch, module, x):
-    """Forward, input gradient and parameter gradients of `module` and its torch twin on `x`."""
-    twin = torch_twin(torch, module)
-    out = module(x)
-    upstream = lamina.randn(*out.shape)
-    grad_x = module.backward(upstream)
-    x_torch = to_torch(torch, x).requires_grad_()
-    out_torch = twin(x_torch)
-    out_torch.backward(to_torch(torch, upstream))
-    assert out.shape == tuple(out_torch.shape) and grad_x.shape == x.shape
-    assert_close(out, out_torch.detach())
-    assert_close(grad_x, x_torch.grad)
-    torch_params = dict(twin.named_parameters())
-    assert sorted(torch_params) == sorted(name for name, _ in module.named_parameters())
-    for name, p in module.named_parameters():
-        assert p.grad.shape == tuple(torch_params[name].grad.shape)
-        assert_close(p.grad, torch_params[name].grad)
-
-
 @pytest.mark.usefixtures("backend")
 @pytest.mark.parametrize("layer, name, kwargs, shape", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_matches_pytorch(torch, layer, name, kwargs, shape):
     module = randomised(getattr(nn, layer)(**kwargs))
-    check_against_torch(torch, module, lamina.randn(*shape))
+    check_against_torch(torch, module, torch_twin(torch, module), lamina.randn(*shape))
 
 
 @pytest.mark.usefixtures("backend")
 @pytest.mark.parametrize("layer, shape", [("Conv2d", (2, 3, 4)), ("Conv1d", (2, 5))])
 def test_unbatched_input_matches_pytorch(torch, layer, shape):
     module = randomised(getattr(nn, layer)(2, 3, kernel_size=2, padding=1))
-    check_against_torch(torch, module, lamina.randn(*shape))
+    check_against_torch(torch, module, torch_twin(torch, module), lamina.randn(*shape))
 
 
 @pytest.mark.parametrize("layer, name, kwargs, shape",

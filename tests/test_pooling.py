@@ -4,7 +4,7 @@ every argument on both backends, gradient checks, the kit's checks and errors.""
 import pytest
 
 import lamina
-from conftest import assert_close, to_torch
+from conftest import check_against_torch
 from lamina import nn
 from lamina.testing import conformance
 from lamina.testing.gradcheck import check_module_gradients
@@ -44,18 +44,6 @@ CASES = [
     ("AdaptiveAvgPool2d", "larger_than_input", dict(output_size=(4, 3)), (2, 1, 3, 2)),
 ]
 IDS = [f"{layer}-{name}" for layer, name, _, _ in CASES]
-
-
-def check_against_torch(torch, module, twin, x):
-    out = module(x)
-    upstream = lamina.randn(*out.shape)
-    grad_x = module.backward(upstream)
-    x_torch = to_torch(torch, x).requires_grad_()
-    out_torch = twin(x_torch)
-    out_torch.backward(to_torch(torch, upstream))
-    assert out.shape == tuple(out_torch.shape) and grad_x.shape == x.shape
-    assert_close(out, out_torch.detach())
-    assert_close(grad_x, x_torch.grad)
 
 
 @pytest.mark.usefixtures("backend")

@@ -5,27 +5,10 @@ torch.nn and back without reshaping."""
 import pytest
 
 import lamina
-from conftest import assert_close, to_torch
+from conftest import assert_close, check_against_torch, to_torch
 from lamina import nn
 from lamina.testing import conformance
 from lamina.testing.gradcheck import check_module_gradients
-
-
-def check_against_torch(torch, module, twin, x, upstream=None):
-    """Forward, input gradient and parameter gradients of `module` and its torch twin on `x`."""
-    out = module(x)
-    upstream = lamina.randn(*out.shape) if upstream is None else upstream
-    grad_x = module.backward(upstream)
-    x_torch = to_torch(torch, x).requires_grad_()
-    out_torch = twin(x_torch)
-    out_torch.backward(to_torch(torch, upstream))
-    assert out.shape == tuple(out_torch.shape) and grad_x.shape == x.shape
-    assert_close(out, out_torch.detach())
-    assert_close(grad_x, x_torch.grad)
-    torch_params = dict(twin.named_parameters())
-    for name, p in module.named_parameters():
-        assert p.grad.shape == tuple(torch_params[name].grad.shape)
-        assert_close(p.grad, torch_params[name].grad)
 
 
 RESHAPING = [
