@@ -68,7 +68,6 @@ class Callback:
         pass
 
 
-# Every hook, in the order Callback declares them.
 HOOKS = tuple(name for name in vars(Callback) if name.startswith("on_"))
 
 

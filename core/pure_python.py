@@ -172,7 +172,7 @@ class PurePythonBackend(Backend):
             return [[high if v > high else v for v in row] for row in a]
         return [[low if v < low else high if v > high else v for v in row] for row in a]
 
-    # --- shape and reductions ---------------------------------------------------------------
+    # --- shape, reductions and the matrix product ------------------------------------------
     def transpose(self, a):
         return [list(column) for column in zip(*a)]
 
@@ -210,7 +210,6 @@ class PurePythonBackend(Backend):
     def concat_rows(self, parts):
         return [row[:] for part in parts for row in part]
 
-    # --- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
         # Entry (i, j) is the dot product of a's row i and b's column j, summed left to right.
         columns = list(zip(*b))

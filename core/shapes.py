@@ -40,20 +40,12 @@ def resolve_shape(shape, numel):
 
 
 def broadcast_shape(left, right, op):
-    """PyTorch's broadcast of two shapes, where storage can follow it: the smaller operand is a
-    whole row repeated down the rows, one value per row repeated along it, or a single value.
-    Returns the result's shape and each operand's shape padded to its length."""
+    """PyTorch's broadcast of two shapes: the result's, and each operand's padded with leading 1s."""
     width = max(len(left), len(right))
     padded = [(1,) * (width - len(s)) + tuple(s) for s in (left, right)]
     if any(a != b and 1 not in (a, b) for a, b in zip(*padded)):
         raise ShapeError(f"cannot {op} tensors of shapes {left} and {right}")
-    result = tuple(a if b == 1 else b for a, b in zip(*padded))
-    for shape in padded:
-        row_like = shape[1:] == result[1:] or all(n == 1 for n in shape[1:])
-        if not row_like or (width == 1 and shape != result and shape != (1,)):
-            raise ShapeError(f"cannot {op} tensors of shapes {left} and {right}: lamina broadcasts a whole "
-                             "row, one value per row or a single value; reshape or repeat the smaller one")
-    return result, padded[0], padded[1]
+    return tuple(a if b == 1 else b for a, b in zip(*padded)), padded[0], padded[1]
 
 
 def read_as(tensor, shape, what):
@@ -65,11 +57,26 @@ def read_as(tensor, shape, what):
     return tensor.reshape(shape)
 
 
-def stored_as(tensor, padded):
-    """A tensor's storage laid out for `padded`, its shape with leading 1s, for broadcasting."""
+def stored_as(tensor, padded, result):
+    """A tensor's storage laid out to meet a `result`-shaped one: the rows of its `padded` shape (one
+    row the kernels repeat down the rows), each read out to the result's trailing shape if it differs."""
     rows, cols = storage_shape(padded)
-    data = tensor.data
-    return data if tensor.backend.shape(data) == (rows, cols) else tensor.backend.reshape(data, rows, cols)
+    data = tensor.data if tensor.backend.shape(tensor.data) == (rows, cols) else tensor.backend.reshape(
+        tensor.data, rows, cols)
+    if len(result) < 2 or padded[1:] == result[1:] or cols == 1:
+        return data  # a whole row, one value per row or a single value: the kernels broadcast those
+    strides = [math.prod(padded[i + 1:]) if padded[i] > 1 else 0 for i in range(1, len(padded))]
+    reads = row_reads(result[1:], strides)
+    return tensor.backend.unfold(data, reads, len(reads))
+
+
+def row_reads(sizes, strides):
+    """Where each position of a row of trailing shape `sizes`, in row-major order, reads in a row laid
+    out with `strides` (a stride of 0 repeats a value: broadcasting; reordered strides: a permute)."""
+    reads = [0]
+    for size, stride in zip(sizes, strides):
+        reads = [r + i * stride for r in reads for i in range(size)]
+    return reads
 
 
 def permutation(shape, dims):
@@ -82,10 +89,7 @@ def permutation(shape, dims):
     strides = [math.prod(inner[i + 1:]) for i in range(len(inner))]
     moved = [d - 1 for d in dims[1:]]
     new_inner = tuple(inner[d] for d in moved)
-    reads = [0]
-    for d, size in zip(moved, new_inner):  # row-major over the new dims: offsets in the old row
-        reads = [r + i * strides[d] for r in reads for i in range(size)]
-    return shape[:1] + new_inner, reads
+    return shape[:1] + new_inner, row_reads(new_inner, [strides[d] for d in moved])
 
 
 def positions(index, count, what):

@@ -197,7 +197,7 @@ class Tensor:
             operand = other.data
             if other.shape != shape and not (len(shape) == 2 and other.shape == shape[1:]):  # a (F,) bias: as stored
                 shape, mine, theirs = broadcast_shape(shape, other.shape, op)
-                data, operand = stored_as(self, mine), stored_as(other, theirs)
+                data, operand = stored_as(self, mine, shape), stored_as(other, theirs, shape)
         elif is_number(other):
             operand = float(other)
         else:

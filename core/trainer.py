@@ -5,12 +5,10 @@ steps every k batches with the gradient of the mean loss over all the samples of
 After each epoch an epoch-interval scheduler steps, validation runs (given a loader), and `logs`
 (loss, metrics, val_ values, lr) goes to the History and to every callback.
 
-The Trainer keeps its progress in plain attributes (epoch, batches_done, global_step, the generator's
-state when the epoch began, the epoch's running totals), so that a checkpoint (lamina.saving.checkpoints)
-can capture a run and continue it bit-identically, even from the middle of an epoch. Ctrl-C (or a
-callback raising KeyboardInterrupt) ends `fit`: `on_exception` runs, `trainer.interrupted` is set,
-and `fit` returns the History so far; a ModelCheckpoint makes Ctrl-C wait for the next optimizer
-step, so the state it writes is never half-updated.
+Progress is kept in plain attributes (epoch, batches_done, global_step, the generator's state when
+the epoch began, the running totals), so that a checkpoint (lamina.saving.checkpoints) can continue
+a run bit-identically, even mid-epoch. Ctrl-C ends `fit`: `on_exception` runs, `trainer.interrupted`
+is set, and `fit` returns the History so far (a ModelCheckpoint first waits for the step to end).
 """
 
 from __future__ import annotations

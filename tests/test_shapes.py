@@ -124,7 +124,9 @@ def test_reductions_along_a_dim_with_keepdim_as_pytorch(torch, shape):
 @pytest.mark.usefixtures("backend")
 @pytest.mark.parametrize("left, right", [((4, 3), (3,)), ((3,), (4, 3)), ((4, 3), (4, 1)), ((4, 1), (4, 3)),
                                          ((2, 3, 4, 5), (3, 4, 5)), ((2, 3, 4, 5), (2, 1, 1, 1)),
-                                         ((2, 3, 4), (1,)), ((2, 3), ()), ((5,), (5,)), ((4, 1), (3,))])
+                                         ((2, 3, 4), (1,)), ((2, 3), ()), ((5,), (5,)), ((4, 1), (3,)),
+                                         ((2, 3, 4), (3, 1)), ((2, 3, 4, 5), (2, 1, 4, 1)), ((4, 1, 3), (1, 5, 1)),
+                                         ((1,), (5,)), ((2, 1, 3), (2, 4, 1))])
 def test_broadcasting_as_pytorch_where_storage_follows(torch, left, right):
     a, a_expected = pair(torch, *left)
     b, b_expected = pair(torch, *right, seed=1)
@@ -143,7 +145,6 @@ def test_state_dict_shapes_are_pytorchs(torch):
     (lambda: lamina.zeros(2, 3).reshape(4, 2), lamina.ShapeError, r"shape \(4, 2\) is invalid for a tensor of 6 values"),
     (lambda: lamina.zeros(2, 3).sum(2), IndexError, r"dim 2 is out of range for a tensor with 2 dimensions"),
     (lambda: lamina.zeros(2, 3) + lamina.zeros(3, 2), lamina.ShapeError, r"cannot add tensors of shapes \(2, 3\) and \(3, 2\)"),
-    (lambda: lamina.zeros(2, 3, 4) + lamina.zeros(3, 1), lamina.ShapeError, r"lamina broadcasts a whole row"),
     (lambda: lamina.zeros(2, 3)[1, 2], IndexError, r"lamina indexes rows .* and columns"),
     (lambda: lamina.zeros(2, 3)[5], IndexError, r"row indices \[5\] are not valid for 2 rows"),
     (lambda: lamina.zeros(2, 3, 4).permute(1, 0, 2), lamina.ShapeError, r"the first \(the rows\)"),
@@ -194,3 +195,11 @@ def test_dataloader_batches_shaped_samples_as_pytorchs_default_collate(torch):
         assert [tuple(y.shape) for _, y in batches] == [(4,), (4,), (2,)]
         assert batches[1][0].tolist() == images[4:8].tolist() and batches[2][1].tolist() == [2.0, 0.0]
     assert lamina.stack([lamina.zeros(3, 4)] * 2).shape == tuple(torch.stack([torch.zeros(3, 4)] * 2).shape)
+
+
+@pytest.mark.usefixtures("backend")
+def test_softmax_along_the_channels_of_an_image_batch_as_pytorch(torch):
+    x, expected = pair(torch, 2, 3, 4, 5)
+    same(x.softmax(1), expected.softmax(1))
+    same(x.log_softmax(2), expected.log_softmax(2))
+    same(x - x.mean(1, keepdim=True), expected - expected.mean(1, keepdim=True))
