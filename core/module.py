@@ -2,8 +2,8 @@
 Loss: the last step, whose forward returns a float and whose backward starts the chain.
 
 forward(x) computes the output and caches what backward needs; backward(grad) receives dL/d(output),
-*adds* dL/d(parameter) into each Parameter's `.grad`, and returns dL/d(input).
-A module's parameters, buffers and child modules are simply its attributes of those types, in the
+*adds* dL/d(parameter) into each Parameter's `.grad`, and returns dL/d(input) (None for data that
+does not require grad: a DataLoader's batches). A module's parameters, buffers and child modules are simply its attributes of those types, in the
 order they were assigned, which gives PyTorch's state-dict keys ("0.weight", "1.running_mean", ...).
 """
 
@@ -178,8 +178,8 @@ class Sequential(Module):
             raise LaminaError("the gradient given to backward is the loss's for an earlier output of this model, "
                               "which has run forward since; call backward before the next forward (evaluate "
                               "after optimizer.step())")
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+        for layer in reversed(self.layers):  # None: the first layer skipped the data's gradient
+            grad = None if grad is None else layer.backward(grad)
         return grad
 
     def append(self, layer):

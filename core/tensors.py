@@ -55,7 +55,7 @@ Reduced = namedtuple("Reduced", "values indices")
 class Tensor:
     """float64 values of PyTorch's `shape`, held as the backend's 2-D table."""
 
-    __slots__ = ("data", "backend", "shape", "origin")  # origin: the prediction a loss's gradient is of
+    __slots__ = ("data", "backend", "shape", "origin", "requires_grad")  # the last two: see Sequential.backward
     __hash__ = object.__hash__  # by identity: optimizer state is keyed by Parameter, and == compares values
 
     def __init__(self, data, backend=None, shape=None):

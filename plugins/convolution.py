@@ -99,6 +99,7 @@ class Convolution(Module):
                        self.dilations, out_size)
 
     def forward(self, x):
+        self.input_needs_grad = getattr(x, "requires_grad", True)  # False for data, as Linear reads it
         x, self.unbatched = batched(self, x, self.in_channels)
         windows = self.windows(x.shape[2:])
         check_output(self, x, windows.out_size)
@@ -129,10 +130,14 @@ class Convolution(Module):
         for g, (index, patches, filters) in enumerate(self.parts):
             grad_out = per_channel[g * group_out:(g + 1) * group_out] if self.groups > 1 else per_channel
             weight_grads.append(grad_out @ patches)  # Linear's dL/dW = grad^T patches
+            if not self.input_needs_grad:
+                continue
             grad_patches = grad_out.T @ filters  # Linear's dL/dx = grad W, for each patch
             grad_group = grad_patches.fold_patches(index, self.x_shape)  # each value back where it was read
             grad_x = grad_group if grad_x is None else grad_x + grad_group
         self.weight.accumulate_grad(lamina.cat(weight_grads).reshape(self.weight.shape))
+        if grad_x is None:
+            return None
         return grad_x.reshape(grad_x.shape[1:]) if self.unbatched else grad_x
 
 

@@ -75,7 +75,9 @@ class Linear(Module):
         self.weight.accumulate_grad(grad.T @ self.x)
         if self.bias is not None:
             self.bias.accumulate_grad(grad.sum(0))
-        return grad @ self.weight
+        # Data (a DataLoader's batch: requires_grad False, as in PyTorch) needs no gradient: the first
+        # layer of a model skips the largest product of its backward.
+        return grad @ self.weight if getattr(self.x, "requires_grad", True) else None
 
 
 @component

@@ -73,4 +73,7 @@ class DataLoader:
                 fields = self.dataset.rows(chosen)
             else:
                 fields = _collate([self.dataset[i] for i in chosen])
-            yield tuple(t if t.backend is backend else t.to(backend) for t in fields)
+            fields = tuple(t if t.backend is backend else t.to(backend) for t in fields)
+            for t in fields:  # data, as in PyTorch: nothing upstream of it wants its gradient
+                t.requires_grad = False
+            yield fields

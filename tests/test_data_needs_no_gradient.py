@@ -1,0 +1,49 @@
+"""The batches a DataLoader yields are data (requires_grad False, as in PyTorch): the first layer of
+a model skips their gradient, the largest product of its backward, and every parameter's gradient
+stays exactly what it was."""
+
+import pytest
+
+import lamina
+from lamina import nn
+from lamina.data import DataLoader, TensorDataset
+
+
+def first_batch(x, y):
+    return next(iter(DataLoader(TensorDataset(x, y), batch_size=len(y))))
+
+
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3)), (6, 4)),
+    (lambda: nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 3)), (6, 2, 4, 4)),
+])
+def test_a_loader_batch_skips_the_input_gradient_and_leaves_parameter_gradients_as_they_were(make, shape):
+    x, y = lamina.randn(*shape), lamina.tensor([0, 1, 2, 0, 1, 2])
+    xb, yb = first_batch(x, y)
+    assert xb.requires_grad is False and yb.requires_grad is False
+
+    def gradients(inputs):
+        lamina.manual_seed(1)
+        model, loss_fn = make(), nn.CrossEntropyLoss()
+        loss_fn(model(inputs), yb)
+        returned = model.backward(loss_fn.backward())
+        return returned, [p.grad.tolist() for p in model.parameters()]
+
+    skipped, from_data = gradients(xb)
+    computed, from_tensor = gradients(x)  # a tensor built by hand: its gradient is computed, as before
+    assert skipped is None and computed.shape == x.shape
+    assert from_data == from_tensor
+
+    xb.requires_grad = True  # asking for it, as x.requires_grad_() in PyTorch
+    asked, _ = gradients(xb)
+    assert asked.tolist() == computed.tolist()
+
+
+def test_a_layer_after_an_identity_sees_the_data_too_and_the_model_still_steps():
+    model = nn.Sequential(nn.Identity(), nn.Linear(3, 2))
+    xb, yb = first_batch(lamina.randn(4, 3), lamina.randn(4, 2))
+    loss_fn = nn.MSELoss()
+    loss_fn(model(xb), yb)
+    assert model.backward(loss_fn.backward()) is None
+    assert model[1].weight.grad is not None
