@@ -118,6 +118,12 @@ class PurePythonBackend(Backend):
     def copy(self, a):
         return [row[:] for row in a]
 
+    def dtype(self, a):
+        return "float64"  # Python floats are IEEE doubles: the one dtype this backend holds
+
+    def astype(self, a, dtype):
+        raise TypeError(f"the pure-Python backend is float64 only, not {dtype}: use lamina.set_backend('numpy')")
+
     # --- element-wise -----------------------------------------------------------------------
     def add(self, a, b):
         return _broadcast(operator.add, a, b)

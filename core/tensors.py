@@ -383,6 +383,18 @@ class Tensor:
     def zero_(self):
         return self.copy_(0.0)
 
+    # --- dtype: float64, or float32 on a backend that has it (lamina.set_default_dtype) -----
+    @property
+    def dtype(self):
+        return self.backend.dtype(self.data)
+
+    def float(self):
+        """This tensor in float32: itself if it already is, else a copy (as torch's .float())."""
+        return self if self.dtype == "float32" else self._wrap(self.backend.astype(self.data, "float32"))
+
+    def double(self):
+        return self if self.dtype == "float64" else self._wrap(self.backend.astype(self.data, "float64"))
+
 
 class Mask(Tensor):
     """A comparison's result. Indexing with a Mask selects where it is 1.0, as a bool tensor does

@@ -1,10 +1,13 @@
-"""The numpy backend: the same kernels as the pure-Python one, over 2-D float64 ndarrays.
+"""The numpy backend: the same kernels as the pure-Python one, over 2-D float64 (or float32) ndarrays.
 
 numpy is optional (`pip install lamina[numpy]`): this module imports without it, and only
 building the backend (`lamina.set_backend("numpy")`) needs it. The kernels compute each element
 with the same operations in the same order as `lamina.pure_python`, so element-wise arithmetic and
 the fused optimizer updates give identical numbers; transcendental functions, sums and dot
 products agree to rounding (numpy sums pairwise and calls its own exp, log and tanh).
+
+New storage is float64 unless `lamina.set_default_dtype("float32")` chose float32; an array that
+comes in (`from_array`) keeps its float dtype, and every kernel's result keeps its inputs' dtype.
 
 Kernels never modify an array in place: a Tensor's in-place methods rebind its storage, so
 arrays may be shared (a transpose is a view) without one tensor changing another.
@@ -17,6 +20,7 @@ import math
 import lamina
 from lamina.backend import Backend
 from lamina.errors import LaminaError
+from lamina.performance.dtypes import get_default_dtype
 
 
 class MissingNumpyError(LaminaError, ImportError):
@@ -35,7 +39,7 @@ def _import_numpy():
 
 
 class NumpyBackend(Backend):
-    """Tensors as 2-D float64 numpy arrays; the same results as pure Python, faster at scale."""
+    """Tensors as 2-D float64 (or float32) numpy arrays; the same results as pure Python, faster at scale."""
 
     name = "numpy"
 
@@ -51,18 +55,20 @@ class NumpyBackend(Backend):
             "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p,
             "tanh": np.tanh, "sqrt": np.sqrt, "abs": np.abs,
             "sign": lambda a: np.sign(a) + 0.0,  # + 0.0 turns sign(-0.0) into 0.0, as in Python
-            "erf": lambda a: erf(a).astype(np.float64),
+            "erf": lambda a: erf(a).astype(a.dtype),
             "sigmoid": self._sigmoid,
         }
 
     # --- moving data in and out -------------------------------------------------------------
     def from_rows(self, rows):
-        return self.np.array(rows, dtype=self.np.float64)
+        return self.np.array(rows, dtype=get_default_dtype())
 
     def from_array(self, array):
-        # The caller's array itself when it already is C-contiguous float64: data comes in without a
-        # copy (and, as with torch.from_numpy, shares memory with it).
-        return self.np.ascontiguousarray(array, dtype=self.np.float64)
+        # The caller's array itself when it already is C-contiguous float64 or float32: data comes in
+        # without a copy (and, as with torch.from_numpy, shares memory with it). Integers and booleans
+        # become the default dtype, as torch.tensor makes them its default float dtype.
+        keeps_its_dtype = array.dtype.name in ("float32", "float64")
+        return self.np.ascontiguousarray(array, dtype=array.dtype if keeps_its_dtype else get_default_dtype())
 
     def to_rows(self, a):
         return a.tolist()
@@ -71,10 +77,16 @@ class NumpyBackend(Backend):
         return a.shape
 
     def full(self, rows, cols, value):
-        return self.np.full((rows, cols), float(value))
+        return self.np.full((rows, cols), float(value), dtype=get_default_dtype())
 
     def copy(self, a):
         return a.copy()
+
+    def dtype(self, a):
+        return a.dtype.name
+
+    def astype(self, a, dtype):
+        return a.astype(dtype)
 
     # --- element-wise -----------------------------------------------------------------------
     # ndarray operators broadcast rows, columns and numbers exactly as the interface asks.
@@ -102,10 +114,11 @@ class NumpyBackend(Backend):
         return self.np.minimum(a, b)
 
     def compare(self, a, b, op):
-        return self._compare[op](a, b).astype(self.np.float64)
+        # The mask in its operands' dtype, so that multiplying by it keeps a float32 gradient float32.
+        return self._compare[op](a, b).astype(a.dtype if type(a) is self.np.ndarray else b.dtype)
 
     def where(self, mask, a, b):
-        # np.where reads a float mask as "non-zero", broadcasts all three and gives float64
+        # np.where reads a float mask as "non-zero", broadcasts all three and keeps a's and b's dtype
         return self.np.where(mask, a, b)
 
     def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step):
@@ -183,7 +196,7 @@ class NumpyBackend(Backend):
         return self.np.concatenate(parts, axis=0)
 
     def one_hot(self, indices, num_classes):
-        rows = self.np.zeros((len(indices), num_classes))
+        rows = self.np.zeros((len(indices), num_classes), dtype=get_default_dtype())
         rows[self.np.arange(len(indices)), indices] = 1.0
         return rows
 
@@ -194,4 +207,4 @@ class NumpyBackend(Backend):
 
 @lamina.hookimpl
 def lamina_register_backends():
-    return [("numpy", NumpyBackend, "2-D float64 numpy arrays (pip install lamina[numpy])")]
+    return [("numpy", NumpyBackend, "2-D float64 or float32 numpy arrays (pip install lamina[numpy])")]

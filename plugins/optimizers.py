@@ -13,6 +13,13 @@ from lamina.gradient_descent import weight_decay_field
 from lamina.optim import Optimizer
 
 
+def zeros_like(param):
+    """Zeros of `param`'s shape, backend and dtype: a float32 model keeps float32 optimizer state
+    whatever the default dtype (lamina.zeros_like makes the default dtype)."""
+    zeros = lamina.zeros_like(param)
+    return zeros if zeros.dtype == param.dtype else param._wrap(param.backend.astype(zeros.data, param.dtype))
+
+
 def _betas(instance, attribute, value):
     if len(value) != 2 or not all(isinstance(b, (int, float)) and 0.0 <= b < 1.0 for b in value):
         raise ValueError(
@@ -74,8 +81,8 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = lamina.zeros_like(param)
-            state["exp_avg_sq"] = lamina.zeros_like(param)
+            state["exp_avg"] = zeros_like(param)
+            state["exp_avg_sq"] = zeros_like(param)
         state["step"] += 1
         step = state["step"]
         adam_step = self.fused_kernel(param, group)
@@ -88,7 +95,7 @@ class Adam(Optimizer):
         exp_avg_sq = state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + grad * (1.0 - beta2) * grad
         if group["amsgrad"]:
             # The denominator never shrinks: use the largest second moment seen so far.
-            largest = state.get("max_exp_avg_sq", lamina.zeros_like(param))
+            largest = state.get("max_exp_avg_sq", zeros_like(param))
             exp_avg_sq = state["max_exp_avg_sq"] = largest.maximum(exp_avg_sq)
 
         bias_correction1 = 1.0 - beta1 ** step
@@ -112,7 +119,7 @@ class Adam(Optimizer):
     def fused_update(self, adam_step, param, grad, state, group):
         """The same step as `update`'s Tensor operations, by the backend's `adam_step` kernel."""
         beta1, beta2 = group["betas"]
-        largest = state.get("max_exp_avg_sq", lamina.zeros_like(param)) if group["amsgrad"] else None
+        largest = state.get("max_exp_avg_sq", zeros_like(param)) if group["amsgrad"] else None
         param.data, exp_avg, exp_avg_sq, largest = adam_step(
             param.data, grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
             None if largest is None else largest.data,
@@ -158,9 +165,9 @@ class RMSprop(Optimizer):
         alpha = group["alpha"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = lamina.zeros_like(param)
+            state["square_avg"] = zeros_like(param)
             if group["centered"]:
-                state["grad_avg"] = lamina.zeros_like(param)
+                state["grad_avg"] = zeros_like(param)
         state["step"] += 1
 
         square_avg = state["square_avg"] = state["square_avg"] * alpha + grad * (1.0 - alpha) * grad
@@ -172,7 +179,7 @@ class RMSprop(Optimizer):
         average = average + group["eps"]
 
         if group["momentum"] > 0:
-            buffer = state.get("momentum_buffer", lamina.zeros_like(param))
+            buffer = state.get("momentum_buffer", zeros_like(param))
             buffer = state["momentum_buffer"] = buffer * group["momentum"] + grad / average
             param.sub_(buffer * group["lr"])
         else:
