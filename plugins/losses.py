@@ -120,12 +120,10 @@ def column_weights(loss, name, values, prediction, unit, broadcast=False):
 
 
 def _outside_0_1(values):
-    """The first value outside [0, 1], or None. Comparisons with nan are false on every backend, so
-    a nan passes and the loss is nan, which the Trainer reports (or TerminateOnNaN stops on) as a
-    diverged run."""
-    # The quick answer, three reductions, for the usual batch: no nan (the sum would be nan) and both
-    # extremes inside [0, 1]. With a nan, min() and max() differ between backends (numpy's see it,
-    # Python's may not), so the values are counted one by one instead.
+    """The first value outside [0, 1], or None. Comparisons with nan are false on every backend, so a
+    nan passes and the loss is nan: a diverged run, which the Trainer reports (or TerminateOnNaN stops on)."""
+    # Quickly, for the usual batch: no nan (the sum would be nan) and both extremes in [0, 1]. With a
+    # nan, min() and max() differ between backends (numpy's see it, Python's may not): count instead.
     if values.amin() >= 0.0 and values.amax() <= 1.0 and not math.isnan(values.sum()):
         return None
     if not ((values < 0.0) + (values > 1.0)).sum():
@@ -279,7 +277,7 @@ def class_indices(loss, prediction, target):
 
 
 def _whole_classes(values, classes):
-    """`values` (floats) as ints when every one is a whole number in 0..classes-1, else None (and
+    """`values` (floats) as ints if all are whole classes in 0..classes-1, else None (then
     class_indices looks at them one by one, to name the first that is not)."""
     try:
         indices = list(map(int, values))

@@ -10,7 +10,10 @@ New storage is float64 unless `lamina.set_default_dtype("float32")` chose float3
 comes in (`from_array`) keeps its float dtype, and every kernel's result keeps its inputs' dtype.
 
 Kernels never modify an array in place: a Tensor's in-place methods rebind its storage, so
-arrays may be shared (a transpose is a view) without one tensor changing another.
+arrays may be shared (a transpose is a view) without one tensor changing another. The one
+exception is the optimizer's: `adam_step` writes into the parameter and moment arrays it is given,
+which Adam makes views of one flat array per parameter group (`join_flat`, `views_of_flat`), so
+that a whole group steps in one pass of a dozen numpy calls.
 """
 
 from __future__ import annotations
