@@ -243,7 +243,9 @@ def decode_model(document, where, depth) -> Module:
     }
     stored = _budget.get() or [SIZE_ALLOWANCE]
     stored[0] += sum(t.numel() for t in state_dict.values())
-    module = build_module(document["architecture"], f"{where}.architecture", depth, stored)
+    saved_dtypes = {t.dtype for t in state_dict.values()}
+    with dtypes.creating(saved_dtypes.pop() if len(saved_dtypes) == 1 else dtypes.get_default_dtype()):
+        module = build_module(document["architecture"], f"{where}.architecture", depth, stored)  # in the weights' dtype
     try:
         module.load_state_dict(_as_now_shaped(state_dict, module), strict=True)
     except LaminaError as error:
