@@ -95,12 +95,15 @@ class Adam(Optimizer):
     def flat_group(self, group):
         """(the group's FlatAdamGroup, its gradients joined into one array), the FlatAdamGroup
         rebuilt when its arrays were replaced; or None when the group cannot step as one array (no
-        join_flat kernel, options the fused kernel does not cover, a parameter without a gradient,
-        or parameters, moments and gradients of more than one dtype or step count)."""
+        join_flat kernel, options the fused kernel does not cover, a subclass's own `update`, a
+        parameter without a gradient, or parameters, moments and gradients of more than one dtype
+        or step count)."""
         params = group["params"]
         backend = params[0].backend
         join_flat = getattr(backend, "join_flat", None)
         if join_flat is None or group["fused"] is False or group["amsgrad"] or group["maximize"] or group["weight_decay"]:
+            return None
+        if type(self).update is not Adam.update:  # a subclass with its own rule steps by that rule
             return None
         grads = [p.grad for p in params]
         if any(grad is None or grad.backend is not backend for grad in grads):

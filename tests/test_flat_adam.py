@@ -78,3 +78,18 @@ def test_a_float32_model_steps_flat_in_float32():
         lamina.set_default_dtype("float64")
     assert {p.dtype for p in model.parameters()} == {"float32"}
     assert {s["exp_avg_sq"].dtype for s in opt.state.values()} == {"float32"}
+
+
+def test_a_subclass_with_its_own_update_rule_keeps_it():
+    class Frozen(optim.Adam):
+        def update(self, param, grad, state, group):
+            pass  # its rule: never move
+
+    lamina.set_backend("numpy")
+    layer = nn.Linear(2, 2)
+    before = [p.tolist() for p in layer.parameters()]
+    opt = Frozen(layer.parameters(), lr=0.1)
+    for p in layer.parameters():
+        p.grad = lamina.ones(*p.shape)
+    opt.step()
+    assert [p.tolist() for p in layer.parameters()] == before
