@@ -169,16 +169,16 @@ class BCELoss(Loss):
         self.check_same_shape(prediction, target)
         check_probabilities(self, prediction, target)
         p = prediction.clamp(self.eps, 1.0 - self.eps)
-        self.p, self.target = p, target
+        self.p, self.target, self.one_minus_p = p, target, 1.0 - p  # 1 - p: the backward needs it too
         self.column_weight = column_weights(self, "weight", self.weight, prediction, "columns", broadcast=True)
-        losses = -(target * p.log() + (1.0 - target) * (1.0 - p).log())
+        losses = -(target * p.log() + (1.0 - target) * self.one_minus_p.log())
         if self.column_weight is not None:
             losses = losses * self.column_weight
         return self.reduce(losses)
 
     def backward(self, grad=None):
         p, t = self.p, self.target
-        slope = (p - t) / ((1.0 - p) * p)
+        slope = (p - t) / (self.one_minus_p * p)
         if self.column_weight is not None:
             slope = slope * self.column_weight
         return times_upstream(self, slope * self.reduction_scale(p.numel()), grad, p.shape)
