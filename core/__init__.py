@@ -14,7 +14,7 @@ from .errors import (BackendError, ConfigError, FileFormatError, LaminaError, No
 from .plugin_system.hookspecs import hookimpl
 from .plugin_system.kinds import Example, Record
 from .plugin_system.manager import plugin_manager, register
-from .performance import get_num_threads, set_num_threads
+from .performance import get_default_dtype, get_num_threads, set_default_dtype, set_num_threads
 from .rng import get_rng_state, manual_seed, set_rng_state
 from .saving.model_files import load, save
 from .backend import get_backend, set_backend

@@ -26,6 +26,8 @@ KERNELS = {
     "shape": "(a) (rows, columns)",
     "full": "(rows, cols, value) every element `value`",
     "copy": "(a) a copy that shares nothing with `a`",
+    "dtype": "(a) the dtype of its values, \"float64\" or \"float32\" (lamina.set_default_dtype)",
+    "astype": "(a, dtype) `a` in the other dtype (Tensor.float/.double never ask for the one it has)",
     # element-wise
     "add": "(a, b) a + b",
     "sub": "(a, b) a - b (either may be a number)",

@@ -12,6 +12,7 @@ and `config_of(Dropout(0.2)) == {"p": 0.2}` for saving and for config-built mode
 from __future__ import annotations
 
 import numbers
+import operator
 
 import attrs
 from attrs import field  # noqa: F401  re-exported for component authors
@@ -83,53 +84,33 @@ def _fail(instance, attribute, value, expected, error=ValueError):
                 f"{attribute.name} must be {expected}, got {value!r}")
 
 
-def integer(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        _fail(instance, attribute, value, "an integer", TypeError)
+def _holds(test, expected, error=ValueError):
+    """A validator that fails, in one line, where `test(value)` is false."""
+    def check(instance, attribute, value):
+        if not test(value):
+            _fail(instance, attribute, value, expected, error)
+
+    return check
 
 
-def number(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        _fail(instance, attribute, value, "a number", TypeError)
-
-
-def boolean(instance, attribute, value):
-    if not isinstance(value, bool):
-        _fail(instance, attribute, value, "True or False", TypeError)
+integer = _holds(lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), "an integer", TypeError)
+number = _holds(lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool), "a number", TypeError)
+boolean = _holds(lambda v: isinstance(v, bool), "True or False", TypeError)
 
 
 def at_least(low):
-    def check(instance, attribute, value):
-        if not value >= low:
-            _fail(instance, attribute, value, f">= {low}")
-
-    return check
+    return _holds(lambda v: v >= low, f">= {low}")
 
 
 def greater_than(low):
-    def check(instance, attribute, value):
-        if not value > low:
-            _fail(instance, attribute, value, f"> {low}")
-
-    return check
+    return _holds(lambda v: v > low, f"> {low}")
 
 
 def in_range(low, high, *, low_inclusive=True, high_inclusive=True):
-    left = "[" if low_inclusive else "("
-    right = "]" if high_inclusive else ")"
-
-    def check(instance, attribute, value):
-        above = value >= low if low_inclusive else value > low
-        below = value <= high if high_inclusive else value < high
-        if not (above and below):
-            _fail(instance, attribute, value, f"in {left}{low}, {high}{right}")
-
-    return check
+    above, below = (operator.ge if low_inclusive else operator.gt), (operator.le if high_inclusive else operator.lt)
+    interval = f"{'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
+    return _holds(lambda v: above(v, low) and below(v, high), f"in {interval}")
 
 
 def one_of(*choices):
-    def check(instance, attribute, value):
-        if value not in choices:
-            _fail(instance, attribute, value, "one of " + ", ".join(repr(c) for c in choices))
-
-    return check
+    return _holds(lambda v: v in choices, "one of " + ", ".join(repr(c) for c in choices))

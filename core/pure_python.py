@@ -135,6 +135,12 @@ class PurePythonBackend(Backend):
     def copy(self, a):
         return [row[:] for row in a]
 
+    def dtype(self, a):
+        return "float64"  # Python floats are IEEE doubles: the one dtype this backend holds
+
+    def astype(self, a, dtype):
+        raise TypeError(f"the pure-Python backend is float64 only, not {dtype}: use lamina.set_backend('numpy')")
+
     # --- element-wise -----------------------------------------------------------------------
     add, sub, mul = _elementwise(operator.add), _elementwise(operator.sub), _elementwise(operator.mul)
     maximum, minimum = _elementwise(max), _elementwise(min)

@@ -41,6 +41,13 @@ def _in_place(kernel, op):
     return method
 
 
+def _cast(dtype):
+    def cast(self):  # this tensor in `dtype`: itself if it already is, else a copy
+        return self if self.dtype == dtype else self._wrap(self.backend.astype(self.data, dtype))
+
+    return cast
+
+
 def _comparison(op):
     def compare(self, other):
         result = self._binary(lambda a, b: self.backend.compare(a, b, op), other, "compare")
@@ -333,6 +340,10 @@ class Tensor:
 
     def zero_(self):
         return self.copy_(0.0)
+
+    # --- dtype: float64, or float32 on a backend that has it (lamina.set_default_dtype) -----
+    dtype = property(lambda self: self.backend.dtype(self.data))
+    float, double = _cast("float32"), _cast("float64")  # torch's .float() and .double()
 
 
 class Mask(Tensor):

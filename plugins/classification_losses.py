@@ -41,6 +41,10 @@ def class_indices(loss, prediction, target):
         raise TypeError(f"{name} expects the target as a lamina Tensor or a list of ints, got {type(target).__name__}")
     if len(values) != rows:
         raise ShapeError(f"{name} got {len(values)} targets for a batch of {rows} predictions")
+    if isinstance(target, Tensor):  # floats: the usual batch is whole classes in range, checked at C level
+        indices = _whole_classes(values, classes)
+        if indices is not None:
+            return indices
     indices = []
     for i, value in enumerate(values):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
@@ -53,6 +57,18 @@ def class_indices(loss, prediction, target):
             )
         indices.append(index)
     return indices
+
+
+def _whole_classes(values, classes):
+    """`values` (floats) as ints if all are whole classes in 0..classes-1, else None (then
+    class_indices looks at them one by one, to name the first that is not)."""
+    try:
+        indices = list(map(int, values))
+    except (ValueError, OverflowError):  # nan, inf
+        return None
+    if indices == values and min(indices, default=0) >= 0 and max(indices, default=0) < classes:
+        return indices
+    return None
 
 
 class _ClassificationLoss(Loss):
@@ -72,7 +88,8 @@ class _ClassificationLoss(Loss):
         """One-hot rows of the target classes, all zero where the target is ignore_index."""
         kept = [i != self.ignore_index for i in indices]
         one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], prediction.shape[1])
-        one_hot = one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])
+        if not all(kept):  # (times 1.0 everywhere would change nothing: skipped when nothing is ignored)
+            one_hot = one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])
         return one_hot.to(prediction.backend)
 
     def _reduce_rows(self, losses, count):
@@ -144,12 +161,13 @@ class CrossEntropyLoss(_ClassificationLoss):
             self.count = rows
         else:
             distribution = self._index_targets(prediction, class_indices(self, prediction, target))
-            kept = distribution.sum(1, keepdim=True)  # 1 per sample, 0 where ignored
-            self.count = (distribution * weights).sum()
+            kept = distribution.sum(1, keepdim=True) if self.label_smoothing else None  # 1 per sample, 0 where ignored
+            self.count = (distribution * weights).sum() if isinstance(weights, Tensor) else distribution.sum()
         e = self.label_smoothing
         if e:
             distribution = distribution * (1.0 - e) + kept * (e / classes)
-        self.distribution = distribution * weights
+        # (weights 1.0, every class counting the same, would multiply by 1.0: exact, and skipped)
+        self.distribution = distribution * weights if isinstance(weights, Tensor) else distribution
         self.log_probs = prediction.log_softmax(1)
         return self._reduce_rows((self.log_probs * self.distribution).sum(1) * -1.0, self.count)
 

@@ -1,6 +1,8 @@
 """Losses of each element (regression, binary classification), with PyTorch's names, arguments and
 reductions ("mean", "sum", "none"). The classification losses are in classification_losses.py."""
 
+import math
+
 import lamina
 from lamina.component import component, field, greater_than, number, one_of
 from lamina.errors import ShapeError
@@ -151,12 +153,15 @@ def column_weights(loss, name, values, prediction, unit, broadcast=False):
 
 
 def _outside_0_1(values):
-    """The first value outside [0, 1], or None. Comparisons with nan are false on every backend, so
-    a nan passes and the loss is nan, which the Trainer reports (or TerminateOnNaN stops on) as a
-    diverged run; min() and max() would see it on numpy and, depending on where it is, not on Python."""
+    """The first value outside [0, 1], or None. Comparisons with nan are false on every backend, so a
+    nan passes and the loss is nan: a diverged run, which the Trainer reports (or TerminateOnNaN stops on)."""
+    # Quickly, for the usual batch: no nan (the sum would be nan) and both extremes in [0, 1]. With a
+    # nan, min() and max() differ between backends (numpy's see it, Python's may not): count instead.
+    if values.amin() >= 0.0 and values.amax() <= 1.0 and not math.isnan(values.sum()):
+        return None
     if not ((values < 0.0) + (values > 1.0)).sum():
         return None
-    return next(v for row in values.tolist() for v in row if v < 0.0 or v > 1.0)
+    return next(v for v in values.reshape(-1).tolist() if v < 0.0 or v > 1.0)
 
 
 def check_probabilities(loss, prediction, target):
@@ -197,16 +202,16 @@ class BCELoss(ElementwiseLoss):
         self.check_same_shape(prediction, target)
         check_probabilities(self, prediction, target)
         p = prediction.clamp(self.eps, 1.0 - self.eps)
-        self.p, self.target = p, target
+        self.p, self.target, self.one_minus_p = p, target, 1.0 - p  # 1 - p: the backward needs it too
         self.column_weight = column_weights(self, "weight", self.weight, prediction, "columns", broadcast=True)
-        losses = -(target * p.log() + (1.0 - target) * (1.0 - p).log())
+        losses = -(target * p.log() + (1.0 - target) * self.one_minus_p.log())
         if self.column_weight is not None:
             losses = losses * self.column_weight
         return self.reduce(losses)
 
     def backward(self, grad=None):
         p, t = self.p, self.target
-        slope = (p - t) / ((1.0 - p) * p)
+        slope = (p - t) / (self.one_minus_p * p)
         if self.column_weight is not None:
             slope = slope * self.column_weight
         return times_upstream(self, slope * self.reduction_scale(p.numel()), grad, p.shape)

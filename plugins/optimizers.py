@@ -5,12 +5,21 @@ weight-decay plugin) are applied before `update`, for every optimizer alike. The
 single-tensor implementations, so that trajectories agree with PyTorch's to the last bits.
 """
 
+import operator
+
 from attrs.validators import optional
 
 import lamina
 from lamina.component import at_least, boolean, component, field, in_range, number
 from lamina.gradient_descent import weight_decay_field
 from lamina.optim import Optimizer
+
+
+def zeros_like(param):
+    """Zeros of `param`'s shape, backend and dtype: a float32 model keeps float32 optimizer state
+    whatever the default dtype (lamina.zeros_like makes the default dtype)."""
+    zeros = lamina.zeros_like(param)
+    return zeros if zeros.dtype == param.dtype else param._wrap(param.backend.astype(zeros.data, param.dtype))
 
 
 def _betas(instance, attribute, value):
@@ -70,12 +79,50 @@ class Adam(Optimizer):
     # identical numbers; the fused one only makes fewer passes over the data (PyTorch's fused=).
     fused: bool = field(default=None, kw_only=True, validator=optional(boolean))
 
+    def step(self, closure=None):
+        """Optimizer.step; on a backend with the optional `join_flat` kernel (numpy) each group is
+        stepped as one flat array by one fused `adam_step`: the same numbers as a step per
+        parameter, in a dozen numpy calls in all instead of a dozen for each parameter."""
+        loss = closure() if closure is not None else None
+        ready = [self.flat_group(group) for group in self.param_groups]
+        if any(flat is None for flat in ready):
+            super().step()
+        else:
+            for group, (flat, grad) in zip(self.param_groups, ready):
+                flat.step(group, self.state, grad)
+        return loss
+
+    def flat_group(self, group):
+        """(the group's FlatAdamGroup, its gradients joined into one array), the FlatAdamGroup
+        rebuilt when its arrays were replaced; or None when the group cannot step as one array (no
+        join_flat kernel, options the fused kernel does not cover, a subclass's own `update`, a
+        parameter without a gradient, or parameters, moments and gradients of more than one dtype
+        or step count)."""
+        params = group["params"]
+        backend = params[0].backend
+        join_flat = getattr(backend, "join_flat", None)
+        if join_flat is None or group["fused"] is False or group["amsgrad"] or group["maximize"] or group["weight_decay"]:
+            return None
+        if type(self).update is not Adam.update:  # a subclass with its own rule steps by that rule
+            return None
+        grads = [p.grad for p in params]
+        if any(grad is None or grad.backend is not backend for grad in grads):
+            return None
+        flat_groups = vars(self).setdefault("_flat_groups", {})
+        flat = flat_groups.get(id(group))
+        if flat is None or not flat.holds(params, self.state):
+            flat = flat_groups[id(group)] = FlatAdamGroup.of(backend, params, self.state)
+            if flat is None:
+                return None
+        grad = join_flat([g.data for g in grads])  # numpy promotes a float64 gradient of a float32 model: seen here
+        return (flat, grad) if backend.dtype(grad) == flat.dtype else None
+
     def update(self, param, grad, state, group):
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = lamina.zeros_like(param)
-            state["exp_avg_sq"] = lamina.zeros_like(param)
+            state["exp_avg"] = zeros_like(param)
+            state["exp_avg_sq"] = zeros_like(param)
         state["step"] += 1
         step = state["step"]
         adam_step = self.fused_kernel(param, group)
@@ -88,7 +135,7 @@ class Adam(Optimizer):
         exp_avg_sq = state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + grad * (1.0 - beta2) * grad
         if group["amsgrad"]:
             # The denominator never shrinks: use the largest second moment seen so far.
-            largest = state.get("max_exp_avg_sq", lamina.zeros_like(param))
+            largest = state.get("max_exp_avg_sq", zeros_like(param))
             exp_avg_sq = state["max_exp_avg_sq"] = largest.maximum(exp_avg_sq)
 
         bias_correction1 = 1.0 - beta1 ** step
@@ -112,7 +159,7 @@ class Adam(Optimizer):
     def fused_update(self, adam_step, param, grad, state, group):
         """The same step as `update`'s Tensor operations, by the backend's `adam_step` kernel."""
         beta1, beta2 = group["betas"]
-        largest = state.get("max_exp_avg_sq", lamina.zeros_like(param)) if group["amsgrad"] else None
+        largest = state.get("max_exp_avg_sq", zeros_like(param)) if group["amsgrad"] else None
         param.data, exp_avg, exp_avg_sq, largest = adam_step(
             param.data, grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
             None if largest is None else largest.data,
@@ -121,6 +168,62 @@ class Adam(Optimizer):
         state["exp_avg"], state["exp_avg_sq"] = param._wrap(exp_avg), param._wrap(exp_avg_sq)
         if largest is not None:
             state["max_exp_avg_sq"] = param._wrap(largest)
+
+
+class FlatAdamGroup:
+    """A group's parameters and Adam moments as views of three flat arrays, so that one fused
+    `adam_step` over the flat arrays updates every parameter and moment in place. A backend offers
+    this with the optional kernels `join_flat(arrays)` and `views_of_flat(flat, shapes)`, and an
+    `adam_step` that writes into the arrays it is given (the numpy backend's)."""
+
+    @classmethod
+    def of(cls, backend, params, state):
+        """A FlatAdamGroup over `params`, their moments made (as Adam.update's) where they have none,
+        or None if their dtypes or step counts differ (a group stepped one parameter at a time)."""
+        for p in params:
+            if not state.get(p):
+                state[p] = {"step": 0, "exp_avg": zeros_like(p), "exp_avg_sq": zeros_like(p)}
+        states = [state[p] for p in params]
+        arrays = [*(p.data for p in params), *(s["exp_avg"].data for s in states), *(s["exp_avg_sq"].data for s in states)]
+        if len({s["step"] for s in states}) != 1 or len({backend.dtype(a) for a in arrays}) != 1:
+            return None
+        return cls(backend, params, states)
+
+    def __init__(self, backend, params, states):
+        self.backend, self.params, self.dtype = backend, list(params), backend.dtype(params[0].data)
+        shapes = [backend.shape(p.data) for p in params]
+
+        def joined(arrays):
+            flat = backend.join_flat(arrays)
+            return flat, backend.views_of_flat(flat, shapes)
+
+        self.param, self.param_views = joined([p.data for p in params])
+        self.exp_avg, self.exp_avg_views = joined([s["exp_avg"].data for s in states])
+        self.exp_avg_sq, self.exp_avg_sq_views = joined([s["exp_avg_sq"].data for s in states])
+        for p, s, data, exp_avg, exp_avg_sq in zip(params, states, self.param_views, self.exp_avg_views,
+                                                     self.exp_avg_sq_views):
+            p.data, s["exp_avg"], s["exp_avg_sq"] = data, p._wrap(exp_avg), p._wrap(exp_avg_sq)
+
+    def holds(self, params, state):
+        """Whether these are still the group's parameters, every array still a view of the flat
+        ones (loading a state dict or `copy_` rebinds them) and every step count the same."""
+        try:
+            states = [state[p] for p in params]
+            return (len(params) == len(self.params) and all(map(operator.is_, params, self.params))
+                    and all(map(operator.is_, [p.data for p in params], self.param_views))
+                    and all(map(operator.is_, [s["exp_avg"].data for s in states], self.exp_avg_views))
+                    and all(map(operator.is_, [s["exp_avg_sq"].data for s in states], self.exp_avg_sq_views))
+                    and len({s["step"] for s in states}) == 1)
+        except KeyError:  # a parameter without state, or state without moments
+            return False
+
+    def step(self, group, state, grad):
+        step = state[self.params[0]]["step"] + 1
+        for p in self.params:
+            state[p]["step"] = step
+        beta1, beta2 = group["betas"]
+        self.backend.adam_step(self.param, grad, self.exp_avg, self.exp_avg_sq, None, lr=group["lr"],
+                               beta1=beta1, beta2=beta2, eps=group["eps"], step=step)
 
 
 def _always_decoupled(instance, attribute, value):
@@ -158,9 +261,9 @@ class RMSprop(Optimizer):
         alpha = group["alpha"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = lamina.zeros_like(param)
+            state["square_avg"] = zeros_like(param)
             if group["centered"]:
-                state["grad_avg"] = lamina.zeros_like(param)
+                state["grad_avg"] = zeros_like(param)
         state["step"] += 1
 
         square_avg = state["square_avg"] = state["square_avg"] * alpha + grad * (1.0 - alpha) * grad
@@ -172,7 +275,7 @@ class RMSprop(Optimizer):
         average = average + group["eps"]
 
         if group["momentum"] > 0:
-            buffer = state.get("momentum_buffer", lamina.zeros_like(param))
+            buffer = state.get("momentum_buffer", zeros_like(param))
             buffer = state["momentum_buffer"] = buffer * group["momentum"] + grad / average
             param.sub_(buffer * group["lr"])
         else:

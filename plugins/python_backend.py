@@ -56,6 +56,27 @@ def _weighted_sums_of_rows(a, b):
     return product
 
 
+def _adam_in_one_pass(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step):
+    """Adam's (param, exp_avg, exp_avg_sq, None) visiting each element once."""
+    weight, decay, mix = 1.0 - beta1, beta2, 1.0 - beta2
+    step_size = -(lr / (1.0 - beta1 ** step))
+    correction = (1.0 - beta2 ** step) ** 0.5
+    sqrt = math.sqrt
+    new_param, new_exp_avg, new_exp_avg_sq = [], [], []
+    for p_row, g_row, m_row, v_row in zip(param, grad, exp_avg, exp_avg_sq):
+        p_out, m_out, v_out = [], [], []
+        for p, g, m, v in zip(p_row, g_row, m_row, v_row):
+            m = m + (g - m) * weight
+            v = v * decay + mix * g * g
+            m_out.append(m)
+            v_out.append(v)
+            p_out.append(p + step_size * m / (sqrt(v) / correction + eps))
+        new_param.append(p_out)
+        new_exp_avg.append(m_out)
+        new_exp_avg_sq.append(v_out)
+    return new_param, new_exp_avg, new_exp_avg_sq, None
+
+
 class PythonBackend(PurePythonBackend):
     """Lists of rows of Python floats, fast: the default backend."""
 
@@ -128,8 +149,14 @@ class PythonBackend(PurePythonBackend):
         return [[sum(map(mul, row, column)) for column in columns] for row in a]
 
     def adam_step(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step):
-        # Three passes instead of Adam's seven tensor operations, each element computed with
-        # exactly the operations, in the order, of the readable update (so results are identical).
+        # Each element computed with exactly the operations, in the order, of the readable update (so
+        # results are identical): without amsgrad in one pass, m, v and the parameter together (a
+        # quarter faster than a pass for each), else in three.
+        if max_exp_avg_sq is None:
+            try:
+                return _adam_in_one_pass(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step)
+            except ZeroDivisionError:  # eps = 0 and a zero second moment: the passes below give IEEE's answer
+                pass
         weight, decay, mix = 1.0 - beta1, beta2, 1.0 - beta2
         exp_avg = [[m + (g - m) * weight for m, g in zip(m_row, g_row)] for m_row, g_row in zip(exp_avg, grad)]
         exp_avg_sq = [[v * decay + mix * g * g for v, g in zip(v_row, g_row)] for v_row, g_row in zip(exp_avg_sq, grad)]

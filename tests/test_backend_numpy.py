@@ -68,7 +68,7 @@ def kernel_cases():
         cases.append(("unary", (source, fn), 1e-12))
     cases += [("clamp", (a, -0.5, 0.5), exact), ("clamp", (a, -0.5, None), exact),
               ("clamp", (a, None, 0.5), exact)]
-    cases += [("transpose", (a,), exact), ("copy", (a,), exact), ("from_rows", (a,), exact),
+    cases += [("transpose", (a,), exact), ("copy", (a,), exact), ("dtype", (a,), exact), ("from_rows", (a,), exact),
               ("to_rows", (a,), exact), ("shape", (a,), exact), ("full", (2, 3, -1.25), exact)]
     for reduce in ("sum", "max", "min"):
         tolerance = 1e-12 if reduce == "sum" else exact
@@ -143,9 +143,19 @@ def test_fused_adam_kernel_is_bit_identical(args, options):
 
 def test_every_kernel_of_the_interface_is_implemented_and_tested():
     kernels = set(KERNELS)
-    assert kernels == {case[0] for case in kernel_cases()}
+    # astype is tested on its own below: the pure-Python backend has no second dtype to compare.
+    assert kernels == {case[0] for case in kernel_cases()} | {"astype"}
     assert all(callable(getattr(NumpyBackend, k)) for k in kernels)
     assert callable(NumpyBackend.adam_step)  # the optional fused kernel, tested above
+
+
+def test_astype_converts_between_float64_and_float32_and_back():
+    a = NP.from_rows(matrix(3, 2, random.Random(5)))
+    single = NP.astype(a, "float32")
+    assert (NP.dtype(a), NP.dtype(single)) == ("float64", "float32")
+    assert NP.astype(single, "float64").tolist() == a.astype(np.float32).astype(np.float64).tolist()
+    with pytest.raises(TypeError, match="float64 only"):
+        PY.astype(PY.from_rows([[1.0]]), "float32")
 
 
 @pytest.mark.parametrize("in_features, out_features, bias",

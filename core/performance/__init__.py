@@ -1,4 +1,5 @@
-"""How many threads the numerical libraries behind the numpy backend use (BLAS, OpenMP).
+"""Speed settings: how many threads the numerical libraries behind the numpy backend use (BLAS,
+OpenMP), and the default dtype (lamina.performance.dtypes).
 
 numpy's BLAS starts one thread per core. On a busy machine the extra threads spin while the other
 cores are taken, costing CPU time for no wall-clock gain, so `lamina train` runs on one thread
@@ -9,6 +10,7 @@ unless told otherwise (`--threads N`), and a script chooses with `lamina.set_num
 from __future__ import annotations
 
 from lamina.errors import BackendError
+from lamina.performance.dtypes import get_default_dtype, set_default_dtype  # noqa: F401  (lamina's API)
 
 _limits = None  # threadpoolctl's limiter: kept so that the limit stays in force
 

@@ -30,6 +30,7 @@ import attrs
 from lamina.component import config_of, registry
 from lamina.errors import FileFormatError, LaminaError, UnknownComponentError
 from lamina.module import Module, Sequential
+from lamina.performance import dtypes
 from lamina.rng import generator
 from lamina.saving.formats import format_for, write_atomically
 from lamina.creation import tensor
@@ -120,8 +121,10 @@ def _check_rebuildable(cls, where):
 
 
 def tensor_document(value: Tensor) -> dict:
-    """A tensor as its PyTorch shape and its values in row-major order."""
-    return {"shape": list(value.shape), "data": value.flatten().tolist()}
+    """A tensor as its PyTorch shape and its values in row-major order, and its dtype unless it is
+    float64 (so float64 files stay readable by a lamina that knows no other dtype)."""
+    document = {"shape": list(value.shape), "data": value.flatten().tolist()}
+    return document if value.dtype == "float64" else {**document, "dtype": value.dtype}
 
 
 def encode_value(value, where):
@@ -241,7 +244,9 @@ def decode_model(document, where, depth) -> Module:
     }
     stored = _budget.get() or [SIZE_ALLOWANCE]
     stored[0] += sum(t.numel() for t in state_dict.values())
-    module = build_module(document["architecture"], f"{where}.architecture", depth, stored)
+    saved_dtypes = {t.dtype for t in state_dict.values()}
+    with dtypes.creating(saved_dtypes.pop() if len(saved_dtypes) == 1 else dtypes.get_default_dtype()):
+        module = build_module(document["architecture"], f"{where}.architecture", depth, stored)  # in the weights' dtype
     try:
         module.load_state_dict(_as_now_shaped(state_dict, module), strict=True)
     except LaminaError as error:
@@ -250,8 +255,8 @@ def decode_model(document, where, depth) -> Module:
 
 
 def decode_tensor(document, where) -> Tensor:
-    document = _fields(document, where, ("shape", "data"))
-    shape, data = document["shape"], document["data"]
+    document = _fields(document, where, ("shape", "data"), ("dtype",))
+    shape, data, dtype = document["shape"], document["data"], document.get("dtype", "float64")
     if not isinstance(shape, list) or len(shape) > 8 or not all(type(n) is int and n >= 1 for n in shape):
         raise FileFormatError(f"{where}: the shape {shape!r} is not a list of positive integers")
     count = math.prod(shape)
@@ -261,7 +266,10 @@ def decode_tensor(document, where) -> Tensor:
         raise FileFormatError(f"{where}: the shape {shown} declares {count} values but the file holds {held}")
     if not set(map(type, data)) <= {float, int}:
         raise FileFormatError(f"{where}: the data holds something other than numbers")
-    return tensor(list(map(float, data))).reshape(shape)
+    if not isinstance(dtype, str) or dtype not in dtypes.DTYPES:
+        raise FileFormatError(f"{where}: the dtype {dtype!r} is not 'float32' or 'float64'")
+    with dtypes.creating(dtype):  # as saved (float64 only, on the pure-Python backends)
+        return tensor(list(map(float, data))).reshape(shape)
 
 
 def _as_now_shaped(state_dict, module):

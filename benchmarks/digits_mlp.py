@@ -1,0 +1,189 @@
+"""The digits MLP: lamina's numpy backend against the same training written by hand in numpy.
+
+    python benchmarks/digits_mlp.py [--repeats 3] [--epochs 40] [--dtype float64|float32] [--torch]
+
+scikit-learn's real 8x8 digits (bundled, no download), split as `../shared/baselines/torch_digits.py`
+splits them (a numpy default_rng(0) permutation, the first 1,437 rows to train, the last 360 to
+test, pixels / 16), fed as flat (N, 64) rows. The network is 64-128-64-10 with ReLU,
+cross-entropy, Adam lr 1e-3, batch 32, shuffled every epoch.
+
+Every contender runs in its own process with BLAS (and PyTorch) held to one thread, and times only
+its training loop with `time.process_time` (CPU seconds, which hold on a busy machine). Each repeat
+runs every contender once, in turn (interleaved rounds); the table shows medians and test accuracy,
+then lamina's ratios. Target: lamina numpy at most 1.3x the hand-written numpy. With --torch,
+`torch_digits.py mlp` runs too, for reference.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"  # before numpy loads: every contender on one thread
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASELINES = Path(__file__).resolve().parents[2] / "shared" / "baselines"
+TARGET = 1.3  # lamina numpy / numpy by hand, at most (issue 14)
+TRAIN_ROWS = 1437
+
+
+def digits(dtype, rows=None):
+    """(train x, train labels, test x, test labels) as numpy arrays, split as torch_digits.py does;
+    `rows` keeps only that many training rows (for a quick run)."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    order = np.random.default_rng(0).permutation(len(data.target))
+    x, y = (data.data[order] / 16.0).astype(dtype), data.target[order]
+    train = slice(0, TRAIN_ROWS if rows is None else min(rows, TRAIN_ROWS))
+    return x[train], y[train], x[TRAIN_ROWS:], y[TRAIN_ROWS:]
+
+
+# --- the contenders, each run in its own process ------------------------------------------------
+
+
+def lamina_numpy(epochs, dtype, rows):
+    """lamina's training step as the README writes it, on the numpy backend: (seconds, accuracy)."""
+    import lamina
+    from lamina import nn, optim
+    from lamina.data import DataLoader, TensorDataset
+
+    lamina.set_backend("numpy")
+    lamina.set_default_dtype(dtype)
+    lamina.manual_seed(0)
+    x, y, test_x, test_y = digits(dtype, rows)
+    loader = DataLoader(TensorDataset(lamina.tensor(x), lamina.tensor(y.astype(dtype))), batch_size=32, shuffle=True)
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+    loss_fn, opt = nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-3)
+    start = time.process_time()
+    for _ in range(epochs):
+        for xb, yb in loader:
+            loss_fn(model(xb), yb)
+            opt.zero_grad()
+            model.backward(loss_fn.backward())
+            opt.step()
+    seconds = time.process_time() - start
+    predicted = model.eval()(lamina.tensor(test_x)).argmax(1).tolist()
+    return seconds, sum(p == t for p, t in zip(predicted, test_y)) / len(test_y)
+
+
+def numpy_by_hand(epochs, dtype, rows):
+    """The same network and step as a careful numpy programmer writes it: the moments updated in
+    place, the ReLU mask applied with the input gradient, no input gradient for the first layer."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x, y, test_x, test_y = digits(dtype, rows)
+    sizes, params = [64, 128, 64, 10], []
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        params += [rng.normal(0, np.sqrt(2 / fan_in), (fan_out, fan_in)).astype(dtype), np.zeros(fan_out, dtype)]
+    first, second = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
+    beta1, beta2, lr, eps, step = 0.9, 0.999, 1e-3, 1e-8, 0
+    last = len(params) - 2
+    start = time.process_time()
+    for _ in range(epochs):
+        order = rng.permutation(len(y))
+        for s in range(0, len(y), 32):
+            chosen = order[s:s + 32]
+            activations = [x[chosen]]
+            for k in range(0, len(params), 2):
+                z = activations[-1] @ params[k].T
+                z += params[k + 1]
+                activations.append(np.maximum(z, 0.0, out=z) if k < last else z)
+            z = activations[-1]
+            e = np.exp(z - z.max(1, keepdims=True))
+            grad = e / e.sum(1, keepdims=True)
+            grad[np.arange(len(chosen)), y[chosen]] -= 1.0
+            grad /= len(chosen)
+            grads = [None] * len(params)
+            for k in range(last, -1, -2):
+                grads[k], grads[k + 1] = grad.T @ activations[k // 2], grad.sum(0)
+                if k:
+                    grad = (grad @ params[k]) * (activations[k // 2] > 0)
+            step += 1
+            for p, g, m, v in zip(params, grads, first, second):
+                m *= beta1
+                m += (1 - beta1) * g
+                v *= beta2
+                v += (1 - beta2) * g * g
+                p -= (lr / (1 - beta1 ** step)) * m / (np.sqrt(v / (1 - beta2 ** step)) + eps)
+    seconds = time.process_time() - start
+    h = test_x
+    for k in range(0, len(params), 2):
+        h = h @ params[k].T + params[k + 1]
+        h = np.maximum(h, 0.0) if k < last else h
+    return seconds, float((h.argmax(1) == test_y).mean())
+
+
+def torch_mlp(epochs, dtype, rows):
+    out = subprocess.run([sys.executable, str(BASELINES / "torch_digits.py"), "mlp", "--dtype", dtype,
+                          "--epochs", str(epochs)], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"train cpu ([\d.]+)s\s+test acc ([\d.]+)%", out)
+    return float(found.group(1)), float(found.group(2)) / 100
+
+
+CONTENDERS = {"lamina numpy": lamina_numpy, "numpy by hand": numpy_by_hand, "torch": torch_mlp}
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+
+def measure(who, args):
+    command = [sys.executable, __file__, "--run", who, "--epochs", str(args.epochs), "--dtype", args.dtype]
+    if args.rows is not None:
+        command += ["--rows", str(args.rows)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SystemExit(f"digits_mlp: {who} failed: {last}")
+    seconds, accuracy = re.search(r"seconds ([\d.e-]+) accuracy ([\d.]+)", result.stdout).groups()
+    return float(seconds), float(accuracy)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument("--rows", type=int, help="train on only this many rows (a quick run)")
+    parser.add_argument("--torch", action="store_true", help="also run ../shared/baselines/torch_digits.py mlp")
+    parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one contender, in this process
+    args = parser.parse_args(argv)
+    if args.run:
+        seconds, accuracy = CONTENDERS[args.run](args.epochs, args.dtype, args.rows)
+        print(f"seconds {seconds} accuracy {accuracy}")
+        return None
+    if args.torch and not (BASELINES / "torch_digits.py").exists():
+        parser.error(f"--torch: no torch_digits.py in {BASELINES}")
+    names = ["lamina numpy", "numpy by hand"] + (["torch"] if args.torch else [])
+    times, accuracy = {name: [] for name in names}, {}
+    for _ in range(args.repeats):
+        for name in names:
+            seconds, accuracy[name] = measure(name, args)
+            times[name].append(seconds)
+    print(f"digits MLP 64-128-64-10, {args.epochs} epochs, {args.dtype}, {args.repeats} interleaved rounds, "
+          "CPU seconds of the training loop, one thread")
+    for name in names:
+        print(f"  {name:14} median {statistics.median(times[name]):8.3f} s   test acc {accuracy[name] * 100:5.1f}%")
+    ours = statistics.median(times["lamina numpy"])
+    for name in names[1:]:
+        theirs = statistics.median(times[name])
+        if theirs <= 0:
+            print(f"  lamina numpy / {name}: the baseline took no measurable time; use more --epochs")
+            continue
+        ratio = ours / theirs
+        verdict = f"  target <= {TARGET}x: {'meets' if ratio <= TARGET else 'misses'}" if name == "numpy by hand" else ""
+        print(f"  lamina numpy / {name}: {ratio:.2f}x (median){verdict}")
+    return times
+
+
+if __name__ == "__main__":
+    main()
