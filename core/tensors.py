@@ -69,7 +69,7 @@ class Tensor:
         """Wrap backend storage; use `lamina.tensor(values)` to build one from Python values."""
         self.data = data
         self.backend = backend if backend is not None else get_backend()
-        self.shape = self.backend.shape(data) if shape is None else tuple(shape)
+        self.shape = shape if type(shape) is tuple else self.backend.shape(data) if shape is None else tuple(shape)
 
     # --- what it is -------------------------------------------------------------------------
     def dim(self):
@@ -194,7 +194,7 @@ class Tensor:
 
     # --- element-wise arithmetic ------------------------------------------------------------
     def _binary(self, kernel, other, op, swap=False):
-        """kernel(self, other), or (other, self), broadcast as PyTorch as far as storage follows."""
+        """kernel(self, other), or swapped, broadcast as PyTorch ((F,) and (N, 1) against (N, F): as stored)."""
         shape, data = self.shape, self.data
         if type(other) is float:  # the common case first: this runs for every operation
             operand = other
@@ -202,7 +202,7 @@ class Tensor:
             if other.backend is not self.backend and not same_backend(other.backend, self.backend):
                 raise mixed_backends(op, self.backend, other.backend)
             operand = other.data
-            if other.shape != shape and not (len(shape) == 2 and other.shape == shape[1:]):  # a (F,) bias: as stored
+            if other.shape != shape and not (len(shape) == 2 and other.shape in (shape[1:], (shape[0], 1))):
                 shape, mine, theirs = broadcast_shape(shape, other.shape, op)
                 data, operand = stored_as(self, mine, shape), stored_as(other, theirs, shape)
         elif is_number(other):
