@@ -49,6 +49,7 @@ class NumpyBackend(Backend):
     def __init__(self):
         np = self.np = _import_numpy()
         self._indices = {}  # id of a patch index list -> what _index makes of it
+        self._scratch = {}  # (shape, dtype) -> Adam's two work arrays, reused: no allocation per step
         self._dtype_names = {np.dtype(name): name for name in ("float32", "float64")}
         self._compare = {
             ">": np.greater, ">=": np.greater_equal, "<": np.less,
@@ -131,7 +132,8 @@ class NumpyBackend(Backend):
         # the readable update's operations in its order (so fused and unfused Adam stay identical),
         # without the dozen full-size temporaries that the same update written as expressions makes.
         np = self.np
-        scratch = np.subtract(grad, exp_avg)
+        scratch, update = self._work_arrays(param)
+        np.subtract(grad, exp_avg, out=scratch)
         scratch *= 1.0 - beta1
         exp_avg += scratch  # m + (g - m) (1 - beta1)
         np.multiply(grad, 1.0 - beta2, out=scratch)
@@ -144,10 +146,20 @@ class NumpyBackend(Backend):
         np.sqrt(second, out=scratch)
         scratch /= (1.0 - beta2 ** step) ** 0.5
         scratch += eps  # the denominator
-        update = np.multiply(exp_avg, -(lr / (1.0 - beta1 ** step)))
+        np.multiply(exp_avg, -(lr / (1.0 - beta1 ** step)), out=update)
         update /= scratch
         param += update
         return param, exp_avg, exp_avg_sq, max_exp_avg_sq
+
+    def _work_arrays(self, like):
+        """Two arrays shaped like `like`, the same ones on every step: a fresh multi-megabyte array
+        each step costs page faults that show in the step's CPU time."""
+        key = (like.shape, like.dtype)
+        if key not in self._scratch:
+            if len(self._scratch) >= 16:  # models come and go in one process: keep it bounded
+                self._scratch.clear()
+            self._scratch[key] = (self.np.empty_like(like), self.np.empty_like(like))
+        return self._scratch[key]
 
     def join_flat(self, arrays):
         # (optional) One 1-D array of the arrays' values in turn: Adam steps a whole group at once
