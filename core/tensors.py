@@ -174,10 +174,10 @@ class Tensor:
                 raise IndexError("lamina indexes rows (x[i], x[a:b], x[[i, j]], x[mask]) and columns "
                                  f"(x[:, j], x[:, a:b]), got {index!r}")
             return self._columns(index[1])
-        if self.dim() < 2:  # a (F,) tensor is one row: its items are the row's columns
+        if self.dim() < 2:  # a (F,) tensor's items are the rows of it read as a column
             if not self.shape:
                 raise IndexError("a 0-d tensor cannot be indexed; use .item()")
-            picked = self.reshape(1, -1)._columns(index)
+            picked = self.reshape(-1, 1)[index]
             return picked.reshape(-1) if picked.dim() == 2 else picked.reshape(())
         found, single = positions(_index_values(index), self.shape[0], "row")
         taken = self.backend.take_rows(self.data, found)

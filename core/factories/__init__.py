@@ -80,9 +80,11 @@ def one_hot(indices, num_classes):
     bad = [i for i in indices if not 0 <= i < num_classes]
     if bad:
         raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
-    column = Tensor(get_backend().from_rows([[float(i)] for i in indices]), shape=(len(indices), 1))
-    matches = column == arange(num_classes)  # (N, 1) against (C,): 1.0 where the class is the index
-    return Tensor(matches.data, matches.backend, matches.shape)
+    backend = get_backend()
+    column = backend.from_rows([[float(i)] for i in indices])
+    classes = backend.from_rows([[float(c) for c in range(num_classes)]])
+    # an (N, 1) column against a (1, C) row: 1.0 where the class is the sample's index
+    return Tensor(backend.compare(column, classes, "=="), backend, (len(indices), num_classes))
 
 
 def stack(tensors):
