@@ -102,10 +102,10 @@ def positions(index, count, what):
         if len(index) != count:
             raise IndexError(f"a mask of {len(index)} values cannot select from {count} {what}s")
         return [i for i, keep in enumerate(index) if keep], False
-    bad = [i for i in index if isinstance(i, bool) or not isinstance(i, int) or not -count <= i < count]
-    if bad:
+    if set(map(type, index)) - {int} or index and not -count <= min(index) <= max(index) < count:  # C-level
+        bad = [i for i in index if isinstance(i, bool) or not isinstance(i, int) or not -count <= i < count]
         raise IndexError(f"{what} indices {bad[:5]} are not valid for {count} {what}s")
-    return [i % count for i in index], single
+    return ([i % count for i in index] if index and min(index) < 0 else index), single
 
 
 def nested(values, where=""):
