@@ -23,8 +23,9 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from training_loop import timed_training
 
 BASELINE = Path(__file__).resolve().parents[2] / "shared" / "baselines" / "torch_digits.py"
 TARGET = 1.5  # lamina numpy's CPU time at most this times PyTorch's (issue 10), at equal or better accuracy
@@ -44,14 +45,7 @@ def lamina_cnn(backend, epochs):
                           nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Flatten(), nn.Linear(128, 10))
     opt, loss_fn = optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
-    start = time.process_time()
-    for _ in range(epochs):
-        for xb, yb in train:
-            loss_fn(model(xb), yb)
-            opt.zero_grad()
-            model.backward(loss_fn.backward())
-            opt.step()
-    seconds = time.process_time() - start
+    seconds = timed_training(model, loss_fn, opt, train, epochs)
     model.eval()
     correct = (model(inputs[1437:]).argmax(1) == targets[1437:]).sum()
     return seconds, 100.0 * correct / 360

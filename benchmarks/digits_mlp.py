@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from training_loop import timed_training
+
 BASELINES = Path(__file__).resolve().parents[2] / "shared" / "baselines"
 TARGET = 1.3  # lamina numpy / numpy by hand, at most (issue 14)
 TRAIN_ROWS = 1437
@@ -63,14 +65,7 @@ def lamina_numpy(epochs, dtype, rows):
     loader = DataLoader(TensorDataset(lamina.tensor(x), lamina.tensor(y.astype(dtype))), batch_size=32, shuffle=True)
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
     loss_fn, opt = nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-3)
-    start = time.process_time()
-    for _ in range(epochs):
-        for xb, yb in loader:
-            loss_fn(model(xb), yb)
-            opt.zero_grad()
-            model.backward(loss_fn.backward())
-            opt.step()
-    seconds = time.process_time() - start
+    seconds = timed_training(model, loss_fn, opt, loader, epochs)
     predicted = model.eval()(lamina.tensor(test_x)).argmax(1).tolist()
     return seconds, sum(p == t for p, t in zip(predicted, test_y)) / len(test_y)
 

@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from training_loop import timed_training
+
 BASELINES = Path(__file__).resolve().parents[2] / "shared" / "baselines"
 TARGETS = {  # lamina's contender and the baselines it is held to: at most these ratios (issue 14)
     "mnist": ("lamina numpy", {"torch float64": 1.1, "torch float32": 1.15, "numpy float32": 1.1}),
@@ -58,13 +60,7 @@ def lamina_mnist(n, dtype="float64"):
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     opt, loss_fn = optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
     loader = DataLoader(TensorDataset(x, y), batch_size=64)
-    start = time.process_time()
-    for xb, yb in loader:
-        loss_fn(model(xb), yb)
-        opt.zero_grad()
-        model.backward(loss_fn.backward())
-        opt.step()
-    return time.process_time() - start
+    return timed_training(model, loss_fn, opt, loader)
 
 
 def circle_model():
