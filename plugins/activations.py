@@ -140,17 +140,12 @@ class SiLU(Module):
         return grad * s * (self.x * (1.0 - s) + 1.0)
 
 
-def _dim(instance, attribute, value):
-    integer(instance, attribute, value)
-    one_of(0, 1, -1, -2)(instance, attribute, value)
-
-
 @component
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along dim (1: over each sample's features), max-shifted for stability.
     The gradient is the softmax Jacobian applied to grad: y (grad - sum(grad y))."""
 
-    dim: int = field(default=1, validator=_dim)
+    dim: int = field(default=1, validator=integer)  # any dim of the input, as PyTorch
 
     def forward(self, x):
         self.out = x.softmax(self.dim)
@@ -166,7 +161,7 @@ class LogSoftmax(Module):
     """x - log(sum(exp(x))) along dim, computed after subtracting the maximum;
     d/dx applied to grad: grad - softmax(x) sum(grad)."""
 
-    dim: int = field(default=1, validator=_dim)
+    dim: int = field(default=1, validator=integer)  # any dim of the input, as PyTorch
 
     def forward(self, x):
         self.out = x.log_softmax(self.dim)

@@ -118,7 +118,7 @@ def test_layer_norm_state_dict_keys():
         (lambda: nn.LayerNorm(0), "normalized_shape must be >= 1"),
         (lambda: nn.LayerNorm(3, eps=0), "eps must be in"),
         (lambda: nn.GELU(approximate="fast"), "approximate must be one of 'none', 'tanh'"),
-        (lambda: nn.Softmax(dim=2), "dim must be one of"),
+        (lambda: nn.Softmax(dim=1.5), "dim must be an integer"),
         (lambda: nn.LeakyReLU(negative_slope="x"), "negative_slope must be a number"),
     ],
 )

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import attrs
 import pytest
 
 import lamina
@@ -352,3 +353,14 @@ def test_a_third_party_module_over_image_batches_is_checked_with_its_declared_in
     conformance.check_component(ChannelScale)
     with pytest.raises(AssertionError, match="gradient check failed for ChannelScaleForgettingThePixels"):
         conformance.check_component(ChannelScaleForgettingThePixels)
+
+
+def test_non_default_values_include_the_other_choices_of_a_one_of_argument():
+    """A backward that ignores `reduction` or `approximate` passes at the defaults: the kit builds
+    each component with the other choices its `one_of` validator admits too."""
+    from lamina.testing.conformance.non_defaults import candidates
+
+    fields = {f.alias: f for f in attrs.fields(lamina.nn.GELU)}
+    assert candidates(fields["approximate"], "none") == ["tanh"]
+    fields = {f.alias: f for f in attrs.fields(lamina.nn.MSELoss)}
+    assert candidates(fields["reduction"], "mean") == ["sum", "none"]

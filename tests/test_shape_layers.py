@@ -188,3 +188,14 @@ def test_a_model_file_of_every_new_layer_reloads_and_predicts_identically(tmp_pa
     reloaded = lamina.load(tmp_path / "cnn.json").eval()
     assert reloaded(x).tolist() == model(x).tolist()
     assert repr(reloaded) == repr(model)
+
+
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize("layer, dim", [("Softmax", 1), ("LogSoftmax", 1), ("Softmax", 2), ("LogSoftmax", -1)])
+def test_softmax_layers_along_any_dim_of_an_image_batch_as_pytorch(torch, layer, dim):
+    check_against_torch(torch, getattr(nn, layer)(dim=dim), getattr(torch.nn, layer)(dim=dim), lamina.randn(2, 3, 4, 5))
+
+
+def test_a_softmax_dim_the_input_lacks_is_one_line():
+    with pytest.raises(IndexError, match=r"dim 3 is out of range for a tensor with 2 dimensions"):
+        nn.Softmax(dim=3)(lamina.randn(2, 4))
