@@ -156,24 +156,30 @@ class CrossEntropyLoss(_ClassificationLoss):
         check_one_output_per_class(self, prediction)
         rows, classes = prediction.shape
         weights = self._class_weights(prediction)
+        weighted = isinstance(weights, Tensor)
         if isinstance(target, Tensor) and target.shape == prediction.shape:
             distribution, kept = target, 1.0  # class probabilities: the mean is over the rows
-            self.count = rows
+            self.count, self.one_hot_rows = rows, False
         else:
-            distribution = self._index_targets(prediction, class_indices(self, prediction, target))
+            indices = class_indices(self, prediction, target)
+            distribution = self._index_targets(prediction, indices)
             kept = distribution.sum(1, keepdim=True) if self.label_smoothing else None  # 1 per sample, 0 where ignored
-            self.count = (distribution * weights).sum() if isinstance(weights, Tensor) else distribution.sum()
+            # Rows of one 1.0 each (nothing ignored, weighted or smoothed): the count is the rows, and
+            # the backward's sum(q) is 1.0, so multiplying by it is skipped (exact either way).
+            self.one_hot_rows = not weighted and not self.label_smoothing and self.ignore_index not in indices
+            counted = distribution * weights if weighted else distribution
+            self.count = rows if self.one_hot_rows else counted.sum()
         e = self.label_smoothing
         if e:
             distribution = distribution * (1.0 - e) + kept * (e / classes)
         # (weights 1.0, every class counting the same, would multiply by 1.0: exact, and skipped)
-        self.distribution = distribution * weights if isinstance(weights, Tensor) else distribution
+        self.distribution = distribution * weights if weighted else distribution
         self.log_probs = prediction.log_softmax(1)
         return self._reduce_rows((self.log_probs * self.distribution).sum(1) * -1.0, self.count)
 
     def backward(self, grad=None):
-        q = self.distribution
-        slope = self.log_probs.exp() * q.sum(1, keepdim=True) - q
+        q, probabilities = self.distribution, self.log_probs.exp()
+        slope = probabilities - q if self.one_hot_rows else probabilities * q.sum(1, keepdim=True) - q
         return times_upstream(self, slope * self._row_scale(self.count), grad, (len(q),))
 
 
