@@ -3,8 +3,8 @@ Loss: the last step, whose forward returns a float and whose backward starts the
 
 forward(x) computes the output and caches what backward needs; backward(grad) receives dL/d(output),
 *adds* dL/d(parameter) into each Parameter's `.grad`, and returns dL/d(input) (None for data that
-does not require grad: a DataLoader's batches). A module's parameters, buffers and child modules are simply its attributes of those types, in the
-order they were assigned, which gives PyTorch's state-dict keys ("0.weight", "1.running_mean", ...).
+does not require grad: a DataLoader's batches). A module's parameters, buffers and child modules
+are its attributes of those types, in the order assigned: PyTorch's state-dict keys ("0.weight").
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class Module:
         if problems:
             raise StateDictError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for key, value in loaded.items():  # only after every value checked: all or nothing
-            own[key].data = value.to(own[key].backend).data
+            own[key].copy_(value)  # onto the parameter's backend, in its dtype, as torch's load_state_dict
         return missing, unexpected
 
     def __repr__(self):

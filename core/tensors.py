@@ -331,11 +331,13 @@ class Tensor:
     add_, sub_, mul_ = _in_place("add", "add"), _in_place("sub", "subtract"), _in_place("mul", "multiply")
 
     def copy_(self, other):
-        """Overwrite with `other`'s values (converted from its backend if it has another one)."""
+        """Overwrite with `other`'s values, kept on this tensor's backend and in its dtype, as torch's."""
+        backend, dtype = self.backend, self.dtype
         if isinstance(other, Tensor):
-            self.data = self.backend.copy(read_as(other, self.shape, "copy").to(self.backend).data)
+            data = backend.copy(read_as(other, self.shape, "copy").to(backend).data)
         else:
-            self.data = self.backend.full(*storage_shape(self.shape), other)
+            data = backend.full(*storage_shape(self.shape), other)
+        self.data = data if backend.dtype(data) == dtype else backend.astype(data, dtype)
         return self
 
     def zero_(self):
@@ -361,18 +363,14 @@ def _index_values(index):
     return index
 
 
-def _check_is_tensor(value, what):
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{what} takes a lamina Tensor, got {type(value).__name__}: use lamina.tensor(values)")
-
-
 class Parameter(Tensor):
     """A tensor the optimizer updates; `grad` accumulates across backward calls until zeroed."""
 
     __slots__ = ("grad",)
 
     def __init__(self, value):
-        _check_is_tensor(value, type(self).__name__)
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Parameter takes a lamina Tensor, got {type(value).__name__}: use lamina.tensor(values)")
         super().__init__(value.data, value.backend, value.shape)
         self.grad = None
 
@@ -388,10 +386,12 @@ class Buffer(Tensor):
     __slots__ = ()
 
     def __init__(self, value):
-        _check_is_tensor(value, type(self).__name__)
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Buffer takes a lamina Tensor, got {type(value).__name__}: use lamina.tensor(values)")
         super().__init__(value.data, value.backend, value.shape)
 
 
 def zeros_like(other):
-    """Zeros of `other`'s shape on `other`'s backend."""
-    return Tensor(other.backend.full(*other.backend.shape(other.data), 0.0), other.backend, other.shape)
+    """Zeros of `other`'s shape, backend and dtype."""
+    zeros = Tensor(other.backend.full(*other.backend.shape(other.data), 0.0), other.backend, other.shape)
+    return zeros if zeros.dtype == other.dtype else zeros.float() if other.dtype == "float32" else zeros.double()

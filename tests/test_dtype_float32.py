@@ -163,3 +163,17 @@ def test_a_file_with_an_unknown_dtype_is_refused_in_one_line(tmp_path):
     (tmp_path / "model.json").write_text(text)
     with pytest.raises(FileFormatError, match=r"the dtype 'int8' is not 'float32' or 'float64'$"):
         lamina.load(tmp_path / "model.json")
+
+
+def test_copying_and_loading_keep_the_receivers_dtype_as_pytorch(numpy_backend):
+    lamina.set_default_dtype("float32")
+    model = small_model()
+    lamina.set_default_dtype("float64")
+    float64_weights = {k: v.double() for k, v in model.state_dict().items()}
+    model.load_state_dict(float64_weights)  # float64 values into a float32 model: it stays float32
+    assert {p.dtype for p in model.parameters()} == {"float32"}
+    weight = model.parameters()[0]
+    weight.copy_(lamina.randn(*weight.shape))  # a float64 tensor, as torch's copy_ casts it
+    weight.copy_(0.5)
+    assert weight.dtype == "float32" and lamina.zeros_like(weight).dtype == "float32"
+    assert lamina.zeros_like(lamina.randn(2, 2)).dtype == "float64"
