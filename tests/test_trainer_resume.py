@@ -111,6 +111,21 @@ def test_ctrl_c_mid_epoch_checkpoints_cleanly_and_resumes_bit_identically(tmp_pa
     assert outcome(resumed) == uninterrupted()
 
 
+def test_ctrl_c_in_the_last_batch_of_an_epoch_resumes_into_that_epochs_end(tmp_path):
+    """Every batch of epoch 2 done, its end (validation, schedule, logs) not yet run."""
+    checkpoint = str(tmp_path / "run.json")
+    trainer, train, validation = build_run([CtrlCAt(2, len(train_batches()) - 1), lamina.callbacks.ModelCheckpoint(checkpoint)])
+    trainer.fit(train, validation)
+    assert trainer.interrupted and (trainer.epoch, trainer.batches_done) == (2, len(train_batches()))
+    resumed, train, validation = build_run([lamina.callbacks.ModelCheckpoint(checkpoint)])
+    resumed.fit(train, validation, resume_from=checkpoint)
+    assert outcome(resumed) == uninterrupted()
+
+
+def train_batches():
+    return list(build_run()[1])
+
+
 class CtrlCInValidation(lamina.Callback):
     def on_validation_start(self, trainer):
         if trainer.epoch == 4:

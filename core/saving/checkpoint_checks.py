@@ -116,7 +116,8 @@ def check_progress(trainer, progress) -> None:
         if type(value) is not int or value < 0:
             raise CheckpointMismatch(f"{where}.{key}: expected a non-negative integer, found {_preview(value)}")
     batches = getattr(trainer, "num_batches", None)
-    if progress["batches_done"] and batches is not None and progress["batches_done"] >= batches:
+    # Every batch done and the epoch's end not yet run (Ctrl-C in the last batch) is a state to resume.
+    if progress["batches_done"] and batches is not None and progress["batches_done"] > batches:
         raise CheckpointMismatch(
             f"{where}.batches_done: {progress['batches_done']} batches done of an epoch that has {batches}"
         )
@@ -129,6 +130,8 @@ def check_progress(trainer, progress) -> None:
             raise CheckpointMismatch(f"{where}.totals.count: expected a non-negative integer, found {_preview(totals.get('count'))}")
         for key, value in totals["sums"].items():
             _check_number(value, f"{where}.totals.sums[{key!r}]")
+        if "last_lr" in progress:
+            _check_number(progress["last_lr"], f"{where}.last_lr")
 
 
 def check_rng_state(state, where) -> None:

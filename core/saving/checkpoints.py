@@ -29,6 +29,7 @@ def trainer_state(trainer) -> dict:
     if batches_done:
         progress["epoch_rng"] = trainer.epoch_rng_state
         progress["totals"] = {"sums": dict(trainer.totals.sums), "count": trainer.totals.count}
+        progress["last_lr"] = trainer._last_lr  # the rate of the epoch's last step, which its logs report
     return {
         "model": trainer.model.state_dict(),
         "optimizer": trainer.optimizer.state_dict(),
@@ -71,6 +72,7 @@ def restore_trainer(trainer, state: dict) -> None:
         trainer.totals = EpochTotals(trainer.metric_functions)
         trainer.totals.sums.update(progress["totals"]["sums"])
         trainer.totals.count = progress["totals"]["count"]
+        trainer._last_lr = progress.get("last_lr", trainer._last_lr)  # (checkpoints before it: as built)
     set_rng_state(state["rng"])
     trainer.resumed = True
     stopped = progress.get("stopped")
