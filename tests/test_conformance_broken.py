@@ -6,9 +6,10 @@ import pytest
 
 import lamina
 from lamina.component import at_least, component, field, number
-from lamina.nn import Module, Parameter
+from lamina.nn import Module
 from lamina.optim import Optimizer
 from lamina.testing import conformance
+from test_conformance_kit import Scale
 
 # The checks the kit ran before, by kind; the old kit built components from their examples only.
 OLD_CHECKS = {
@@ -40,18 +41,11 @@ def new_check_fails(factory, check, message, name=None):
 
 
 @component
-class AssignsGrad(Module):
-    num_features: int = field()
-
-    def __attrs_post_init__(self):
-        self.weight = Parameter(lamina.randn(1, self.num_features))
-
-    def forward(self, x):
-        self.x = x
-        return x * self.weight
+class AssignsGrad(Scale):
+    """test_conformance_kit's correct Scale, whose backward replaces what an earlier one left."""
 
     def backward(self, grad):
-        self.weight.grad = (grad * self.x).sum(0)  # replaces what an earlier backward left
+        self.weight.grad = (grad * self.x).sum(0)
         return grad * self.weight
 
 
