@@ -167,8 +167,7 @@ class CrossEntropyLoss(_ClassificationLoss):
             # Rows of one 1.0 each (nothing ignored, weighted or smoothed): the count is the rows, and
             # the backward's sum(q) is 1.0, so multiplying by it is skipped (exact either way).
             self.one_hot_rows = not weighted and not self.label_smoothing and self.ignore_index not in indices
-            counted = distribution * weights if weighted else distribution
-            self.count = rows if self.one_hot_rows else counted.sum()
+            self.count = rows if self.one_hot_rows else (distribution * weights if weighted else distribution).sum()
         e = self.label_smoothing
         if e:
             distribution = distribution * (1.0 - e) + kept * (e / classes)

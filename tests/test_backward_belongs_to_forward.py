@@ -29,16 +29,21 @@ def test_a_forward_between_the_loss_and_backward_is_one_clear_error(loss_fn, tar
         model.backward(grad)
 
 
-def test_evaluation_after_the_step_is_the_usual_order_and_works():
-    model, loss_fn = make_model(), nn.CrossEntropyLoss()
-    opt = optim.SGD(model.parameters(), lr=0.1)
-    x, y = lamina.randn(4, 2), lamina.tensor([0, 2, 1, 1])
-    for _ in range(3):
-        loss_fn(model(x), y)
-        opt.zero_grad()
-        model.backward(loss_fn.backward())
-        opt.step()
-        model(lamina.randn(5, 2))  # evaluate: the next step's loss sees a new forward
+def test_evaluation_after_the_step_is_the_usual_order_and_changes_nothing():
+    def train(evaluate):
+        model, loss_fn = make_model(), nn.CrossEntropyLoss()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        x, y, x_val = lamina.randn(4, 2), lamina.tensor([0, 2, 1, 1]), lamina.randn(5, 2)
+        for _ in range(3):
+            loss_fn(model(x), y)
+            opt.zero_grad()
+            model.backward(loss_fn.backward())
+            opt.step()
+            if evaluate:
+                model(x_val)  # evaluate: the next step's loss sees a forward of its own
+        return [p.tolist() for p in model.parameters()]
+
+    assert train(evaluate=True) == train(evaluate=False)
 
 
 def test_the_refused_gradient_would_have_been_wrong():

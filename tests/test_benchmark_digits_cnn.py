@@ -19,3 +19,6 @@ def test_the_digits_cnn_benchmark_runs_and_reports_its_ratios():
     assert result.returncode == 0, result.stderr
     assert re.search(r"lamina numpy / torch float64: [\d.]+x \(median\)  target <= 1.5x: (meets|misses); "
                      r"accuracy (equal or better|lower)", result.stdout)
+    # One epoch already lifts both well above chance (10%): a broken CNN or a miscounted accuracy shows.
+    accuracies = [float(a) for a in re.findall(r"accuracy ([\d.]+)%", result.stdout)]
+    assert len(accuracies) == 2 and all(a > 30.0 for a in accuracies), result.stdout
