@@ -40,10 +40,16 @@ def test_a_loader_batch_skips_the_input_gradient_and_leaves_parameter_gradients_
     assert asked.tolist() == computed.tolist()
 
 
-def test_a_layer_after_an_identity_sees_the_data_too_and_the_model_still_steps():
-    model = nn.Sequential(nn.Identity(), nn.Linear(3, 2))
-    xb, yb = first_batch(lamina.randn(4, 3), lamina.randn(4, 2))
-    loss_fn = nn.MSELoss()
-    loss_fn(model(xb), yb)
-    assert model.backward(loss_fn.backward()) is None
-    assert model[1].weight.grad is not None
+def test_a_layer_after_an_identity_sees_the_data_too_and_its_gradients_stay_right():
+    x, y = lamina.randn(4, 3), lamina.randn(4, 2)
+    xb, yb = first_batch(x, y)
+
+    def weight_gradient(inputs):
+        lamina.manual_seed(2)
+        model, loss_fn = nn.Sequential(nn.Identity(), nn.Linear(3, 2)), nn.MSELoss()
+        loss_fn(model(inputs), yb)
+        return model.backward(loss_fn.backward()), model[1].weight.grad.tolist()
+
+    skipped, from_data = weight_gradient(xb)
+    computed, from_tensor = weight_gradient(x)
+    assert skipped is None and computed.shape == (4, 3) and from_data == from_tensor
