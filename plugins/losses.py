@@ -155,9 +155,10 @@ def column_weights(loss, name, values, prediction, unit, broadcast=False):
 def _outside_0_1(values):
     """The first value outside [0, 1], or None. Comparisons with nan are false on every backend, so a
     nan passes and the loss is nan: a diverged run, which the Trainer reports (or TerminateOnNaN stops on)."""
-    # Quickly, for the usual batch: no nan (the sum would be nan) and both extremes in [0, 1]. With a
-    # nan, min() and max() differ between backends (numpy's see it, Python's may not): count instead.
-    if values.amin() >= 0.0 and values.amax() <= 1.0 and not math.isnan(values.sum()):
+    # Quickly, for the usual batch: both extremes in [0, 1]. A nan cannot hide a value outside: numpy's
+    # min and max return the nan (the test fails and the count below decides), Python's return the nan
+    # or skip it, never a value inside [0, 1] while one outside is there.
+    if values.amin() >= 0.0 and values.amax() <= 1.0:
         return None
     if not ((values < 0.0) + (values > 1.0)).sum():
         return None

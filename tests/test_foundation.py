@@ -77,6 +77,18 @@ def test_dataloader_batches_lengths_and_drop_last():
     assert sorted(shuffled) == [float(i) for i in range(10)] and shuffled != sorted(shuffled)
 
 
+def test_shuffled_batches_keep_each_samples_fields_together_at_every_rank():
+    # Row i of every field holds i: a batch taken from storage must take the same rows of each field.
+    images = lamina.tensor([[[float(i)] * 3] * 2 for i in range(10)])  # (10, 2, 3)
+    labels, table = lamina.tensor([float(i) for i in range(10)]), lamina.tensor([[float(i)] for i in range(10)])
+    seen = []
+    for x, y, z in DataLoader(TensorDataset(images, labels, table), batch_size=4, shuffle=True):
+        assert x.shape[1:] == (2, 3) and y.dim() == 1 and z.shape[1:] == (1,)
+        assert [row[0][0] for row in x.tolist()] == y.tolist() == [row[0] for row in z.tolist()]
+        seen += y.tolist()
+    assert sorted(seen) == [float(i) for i in range(10)] and seen != sorted(seen)
+
+
 def test_dataloader_rejects_a_bad_batch_size():
     data = TensorDataset(lamina.zeros(3, 1))
     with pytest.raises(ValueError, match="batch_size=0"):
