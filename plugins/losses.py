@@ -1,7 +1,6 @@
 """Losses of each element (regression, binary classification), with PyTorch's names, arguments and
 reductions ("mean", "sum", "none"). The classification losses are in classification_losses.py."""
 
-
 import lamina
 from lamina.component import component, field, greater_than, number, one_of
 from lamina.errors import ShapeError
