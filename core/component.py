@@ -21,11 +21,12 @@ from attrs import field  # noqa: F401  re-exported for component authors
 def component(cls=None, **options):
     """attrs.define with the settings a lamina component needs.
 
-    slots=False: modules gain attributes (weights, caches) after __init__.
+    slots=False: modules gain attributes (weights, caches) after __init__; on_setattr=NO_OP: arguments
+    are checked when the component is made, as in PyTorch, so a forward's `self.x = x` stays plain.
     eq=False: components compare and hash by identity (optimizer state is keyed by Parameter).
     repr=False: the base classes print the config instead, as `Linear(in_features=2, ...)`.
     """
-    settings = {"slots": False, "eq": False, "repr": False, **options}
+    settings = {"slots": False, "eq": False, "repr": False, "on_setattr": attrs.setters.NO_OP, **options}
     if cls is None:
         return lambda c: attrs.define(c, **settings)
     return attrs.define(cls, **settings)

@@ -255,7 +255,7 @@ class Tensor:
     # --- transposes and reductions ----------------------------------------------------------
     @property
     def T(self):
-        if self.dim() != 2:
+        if len(self.shape) != 2:
             raise ShapeError(f".T takes a 2-D tensor, this one has shape {self.shape}")
         return Tensor(self.backend.transpose(self.data), self.backend, self.shape[::-1])
 
@@ -269,19 +269,18 @@ class Tensor:
         if type(dim) is not int or not -len(shape) <= dim < max(len(shape), 1):
             dim_index(dim, len(shape))  # raises, naming the dim
         d = dim % max(len(shape), 1)
+        kept = shape[:d] + ((1,) if keepdim and shape else ()) + shape[d + 1:]
+        if len(shape) == 2:  # the storage as it is: its columns (dim 0: a (1, F) row reads as (F,)) or rows
+            return Tensor(kernel(self.data, d), self.backend, kept) if d == 0 or keepdim else \
+                self._shaped(kernel(self.data, d), kept)
         before, along, after = math.prod(shape[:d]), math.prod(shape[d:d + 1]), math.prod(shape[d + 1:])
-        if len(shape) == 2:  # the storage as it is: reduce its columns (dim 0) or its rows (dim 1)
-            result = kernel(self.data, d)
-        elif after == 1 or before == 1:
+        if after == 1 or before == 1:
             result = kernel(self.backend.reshape(self.data, before, along), 1) if after == 1 else \
                 kernel(self.backend.reshape(self.data, along, after), 0)
         else:  # a middle dimension: moved last, where it is each row's values
             moved = self.permute(*[i for i in range(len(shape)) if i != d], d)
             result = kernel(self.backend.reshape(moved.data, before * after, along), 1)
-        kept = shape[:d] + ((1,) if keepdim and shape else ()) + shape[d + 1:]
-        if len(kept) == 2 or (len(shape) == 2 and d == 0):  # a (1, F) row already reads as (F,)
-            return Tensor(result, self.backend, kept)
-        return self._shaped(result, kept)
+        return Tensor(result, self.backend, kept) if len(kept) == 2 else self._shaped(result, kept)
 
     def sum(self, dim=None, keepdim=False):
         """Along `dim` as PyTorch. With no dim lamina returns a Python float, not a 0-d tensor: a loss

@@ -166,9 +166,11 @@ def _outside_0_1(values):
 def check_probabilities(loss, prediction, target):
     """Refuse what PyTorch's BCELoss refuses, values outside [0, 1], in one line that says which
     side is wrong and what to use instead."""
+    value = _outside_0_1(prediction)
+    if value is None and _outside_0_1(target) is None:
+        return
     name, columns = type(loss).__name__, prediction.shape[1]
     width = f"{columns} output{'s' if columns != 1 else ''}"
-    value = _outside_0_1(prediction)
     if value is not None:
         raise ValueError(
             f"{name} predictions must be probabilities in [0, 1], got {value} from a model with {width}; "
@@ -203,7 +205,8 @@ class BCELoss(ElementwiseLoss):
         p = prediction.clamp(self.eps, 1.0 - self.eps)
         self.p, self.target, self.one_minus_p = p, target, 1.0 - p  # 1 - p: the backward needs it too
         self.column_weight = column_weights(self, "weight", self.weight, prediction, "columns", broadcast=True)
-        losses = -(target * p.log() + (1.0 - target) * self.one_minus_p.log())
+        log_q = self.one_minus_p.log()
+        losses = target * (log_q - p.log()) - log_q  # -(t log p + (1 - t) log(1 - p)), in two passes fewer
         if self.column_weight is not None:
             losses = losses * self.column_weight
         return self.reduce(losses)
