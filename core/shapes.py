@@ -30,11 +30,11 @@ def resolve_shape(shape, numel):
     """A requested shape with its one -1 (if any) worked out from `numel`, checked to fit."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    shape = tuple(int(n) for n in shape)
-    known = math.prod(n for n in shape if n != -1)
-    if shape.count(-1) == 1 and known and numel % known == 0:
-        shape = tuple(numel // known if n == -1 else n for n in shape)
-    if math.prod(shape) != numel or any(n < 0 for n in shape):
+    shape = tuple(map(int, shape))  # map, min and index, not generators: reshape runs every step
+    known = -math.prod(shape)  # with exactly one -1, the product of the other sizes
+    if shape.count(-1) == 1 and known > 0 and numel % known == 0:
+        shape = shape[:shape.index(-1)] + (numel // known,) + shape[shape.index(-1) + 1:]
+    if math.prod(shape) != numel or min(shape, default=0) < 0:
         raise ShapeError(f"shape {shape} is invalid for a tensor of {numel} values")
     return shape
 

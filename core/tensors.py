@@ -50,8 +50,7 @@ def _cast(dtype):
 
 def _comparison(op):
     def compare(self, other):
-        result = self._binary(lambda a, b: self.backend.compare(a, b, op), other, "compare")
-        return Mask(result.data, result.backend, result.shape)
+        return self._binary(lambda a, b: self.backend.compare(a, b, op), other, "compare", kind=Mask)
 
     return compare
 
@@ -193,8 +192,9 @@ class Tensor:
         return self.unfold_patches(reads, len(reads)).reshape(self.shape[:1] + rest)
 
     # --- element-wise arithmetic ------------------------------------------------------------
-    def _binary(self, kernel, other, op, swap=False):
-        """kernel(self, other), or swapped, broadcast as PyTorch ((F,) and (N, 1) against (N, F): as stored)."""
+    def _binary(self, kernel, other, op, swap=False, kind=None):
+        """kernel(self, other), or swapped, as a Tensor (or `kind`), broadcast as PyTorch ((F,) and (N, 1)
+        against (N, F): as stored)."""
         shape, data = self.shape, self.data
         if type(other) is float:  # the common case first: this runs for every operation
             operand = other
@@ -209,7 +209,7 @@ class Tensor:
             operand = float(other)
         else:
             raise TypeError(f"cannot {op} a lamina Tensor and {type(other).__name__}")
-        return Tensor(kernel(operand, data) if swap else kernel(data, operand), self.backend, shape)
+        return (kind or Tensor)(kernel(operand, data) if swap else kernel(data, operand), self.backend, shape)
 
     __add__ = __radd__ = _arithmetic("add", "add")
     __sub__, __rsub__ = _arithmetic("sub", "subtract"), _arithmetic("sub", "subtract", swap=True)

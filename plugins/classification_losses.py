@@ -34,7 +34,7 @@ def class_indices(loss, prediction, target):
                 f"{prediction.shape}; expected class indices as ({rows},) or ({rows}, 1)"
                 + (f" or class probabilities as ({rows}, {classes})" if loss.accepts_probabilities else "")
             )
-        values = target.reshape(-1).tolist()
+        values = target.tolist() if target.dim() == 1 else target.reshape(-1).tolist()
     elif isinstance(target, (list, tuple)):
         values = list(target)
     else:

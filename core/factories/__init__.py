@@ -81,7 +81,7 @@ def one_hot(indices, num_classes):
     if bad:
         raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
     backend = get_backend()
-    column = backend.from_rows([[float(i)] for i in indices])
+    column = backend.reshape(backend.from_rows([[float(i) for i in indices]]), len(indices), 1)  # one row in: fast
     classes = backend.from_rows([[float(c) for c in range(num_classes)]])
     # an (N, 1) column against a (1, C) row: 1.0 where the class is the sample's index
     return Tensor(backend.compare(column, classes, "=="), backend, (len(indices), num_classes))
