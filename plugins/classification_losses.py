@@ -86,11 +86,11 @@ class _ClassificationLoss(Loss):
 
     def _index_targets(self, prediction, indices):
         """One-hot rows of the target classes, all zero where the target is ignore_index."""
+        if self.ignore_index not in indices:  # the usual batch (times 1.0 everywhere would change nothing)
+            return lamina.one_hot(indices, prediction.shape[1]).to(prediction.backend)
         kept = [i != self.ignore_index for i in indices]
         one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], prediction.shape[1])
-        if not all(kept):  # (times 1.0 everywhere would change nothing: skipped when nothing is ignored)
-            one_hot = one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])
-        return one_hot.to(prediction.backend)
+        return (one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])).to(prediction.backend)
 
     def _reduce_rows(self, losses, count):
         """Reduce per-sample losses; the mean divides by `count` (nan if nothing counts, as PyTorch)."""

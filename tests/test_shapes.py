@@ -46,6 +46,18 @@ def test_tensor_takes_nested_lists_of_any_depth_as_pytorch(torch, values):
 
 
 @pytest.mark.usefixtures("backend")
+def test_one_hot_as_pytorchs_from_lists_tensors_and_no_indices_at_all(torch):
+    as_tensors = [lamina.tensor([0.0, 2.0, 1.0, 2.0]), lamina.tensor([[0.0], [2.0], [1.0], [2.0]])]
+    for indices in [[0, 2, 1, 2], [0.0, 2.0, 1.0, 2.0], *as_tensors]:
+        same(lamina.one_hot(indices, 3), torch.nn.functional.one_hot(torch.tensor([0, 2, 1, 2]), 3).double())
+    empty = lamina.one_hot([], 4)
+    assert empty.shape == tuple(torch.nn.functional.one_hot(torch.tensor([], dtype=torch.long), 4).shape) == (0, 4)
+    for bad in ([0, 3], [-1, 0]):
+        with pytest.raises(ValueError, match=r"class indices \[(3|-1)\] are outside 0..2"):
+            lamina.one_hot(bad, 3)
+
+
+@pytest.mark.usefixtures("backend")
 def test_factories_take_pytorchs_sizes(torch):
     assert lamina.zeros(2, 3, 4).shape == (2, 3, 4) == lamina.zeros((2, 3, 4)).shape
     assert lamina.ones(5).tolist() == [1.0] * 5 and lamina.full((2, 2), 7.0).tolist() == [[7.0, 7.0]] * 2

@@ -76,13 +76,18 @@ def where(mask, a, b):
 
 def one_hot(indices, num_classes):
     """A row per class index (a list, or a tensor of shape (N,) or (N, 1))."""
-    indices = [int(i) for i in (indices.reshape(-1).tolist() if isinstance(indices, Tensor) else indices)]
-    bad = [i for i in indices if not 0 <= i < num_classes]
-    if bad:
+    # C-level passes (map, min, max) rather than a Python one per index: a classifier's loss makes its
+    # one-hot targets on every step.
+    values = indices.reshape(-1).tolist() if isinstance(indices, Tensor) else list(indices)
+    indices = values if set(map(type, values)) <= {int} else list(map(int, values))
+    if not indices:  # as PyTorch: no rows
+        return zeros(0, num_classes)
+    if not (min(indices) >= 0 and max(indices) < num_classes):
+        bad = [i for i in indices if not 0 <= i < num_classes]
         raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
     backend = get_backend()
-    column = backend.reshape(backend.from_rows([[float(i) for i in indices]]), len(indices), 1)  # one row in: fast
-    classes = backend.from_rows([[float(c) for c in range(num_classes)]])
+    column = backend.reshape(backend.from_rows([list(map(float, indices))]), len(indices), 1)  # one row in: fast
+    classes = backend.from_rows([list(map(float, range(num_classes)))])
     # an (N, 1) column against a (1, C) row: 1.0 where the class is the sample's index
     return Tensor(backend.compare(column, classes, "=="), backend, (len(indices), num_classes))
 
