@@ -2,7 +2,7 @@
 
     python benchmarks/circle.py [--repeats 3] [--epochs 100] [--clock cpu|wall] [--baselines DIR]
 
-Each contender runs in its own process and times only its training loop, as the baseline scripts
+Each contender runs in its own process, BLAS held to one thread, and times only its training loop, as the baseline scripts
 do. With --clock cpu (the default) `time.perf_counter` is pointed at `time.process_time` in every
 contender's process, so the scripts, unchanged, report CPU seconds: on a shared machine those hardly
 move when other work competes for the cores, where wall time does. Each repeat runs every contender
@@ -14,6 +14,11 @@ runs too, against the hand-written numpy_circle.py and against lamina's pure-Pyt
 """
 
 from __future__ import annotations
+
+import os
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"  # before numpy loads: every contender on one thread, as the other benchmarks
 
 import argparse
 import re
