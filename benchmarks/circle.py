@@ -2,7 +2,7 @@
 
     python benchmarks/circle.py [--repeats 3] [--epochs 100] [--clock cpu|wall] [--baselines DIR]
 
-Each contender runs in its own process, BLAS held to one thread, and times only its training loop, as the baseline scripts
+Each contender runs in its own process, on one BLAS thread, and times only its training loop, as the baseline scripts
 do. With --clock cpu (the default) `time.perf_counter` is pointed at `time.process_time` in every
 contender's process, so the scripts, unchanged, report CPU seconds: on a shared machine those hardly
 move when other work competes for the cores, where wall time does. Each repeat runs every contender
