@@ -167,7 +167,8 @@ def check_probabilities(loss, prediction, target):
     """Refuse what PyTorch's BCELoss refuses, values outside [0, 1], in one line that says which
     side is wrong and what to use instead."""
     value = _outside_0_1(prediction)
-    if value is None and _outside_0_1(target) is None:
+    bad_target = _outside_0_1(target) if value is None else None
+    if value is None and bad_target is None:
         return
     name, columns = type(loss).__name__, prediction.shape[1]
     width = f"{columns} output{'s' if columns != 1 else ''}"
@@ -176,14 +177,11 @@ def check_probabilities(loss, prediction, target):
             f"{name} predictions must be probabilities in [0, 1], got {value} from a model with {width}; "
             "end the model with Sigmoid, or give the logits to BCEWithLogitsLoss"
         )
-    value = _outside_0_1(target)
-    if value is not None:
-        high = target.max()
-        hint = ""
-        if float(high).is_integer() and high > 1.0 and target.min() >= 0.0:
-            classes = int(high) + 1
-            hint = f"; for {classes} classes use CrossEntropyLoss with {classes} outputs, one per class"
-        raise ValueError(f"{name} targets must be in [0, 1], got {value} for a model with {width}{hint}")
+    high, hint = target.max(), ""
+    if float(high).is_integer() and high > 1.0 and target.min() >= 0.0:
+        classes = int(high) + 1
+        hint = f"; for {classes} classes use CrossEntropyLoss with {classes} outputs, one per class"
+    raise ValueError(f"{name} targets must be in [0, 1], got {bad_target} for a model with {width}{hint}")
 
 
 @component

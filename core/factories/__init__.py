@@ -78,8 +78,7 @@ def one_hot(indices, num_classes):
     """A row per class index (a list, or a tensor of shape (N,) or (N, 1))."""
     # C-level passes (map, min, max) rather than a Python one per index: a classifier's loss makes its
     # one-hot targets on every step.
-    values = indices.reshape(-1).tolist() if isinstance(indices, Tensor) else list(indices)
-    indices = values if set(map(type, values)) <= {int} else list(map(int, values))
+    indices = list(map(int, indices.reshape(-1).tolist() if isinstance(indices, Tensor) else indices))
     if not indices:  # as PyTorch: no rows
         return zeros(0, num_classes)
     if not (min(indices) >= 0 and max(indices) < num_classes):
