@@ -50,7 +50,8 @@ def cases():
 def column_cases(rng):
     """(n, 1) columns, which the fast kernels run as (1, n) rows, against each other, a (1, 1), a
     number, and shapes they broadcast to (left to the reference)."""
-    col, other, one, row, wide = matrix(4, 1, rng), matrix(4, 1, rng), matrix(1, 1, rng), matrix(1, 3, rng), matrix(4, 3, rng)
+    col, other, one = matrix(4, 1, rng), matrix(4, 1, rng), matrix(1, 1, rng)
+    row, wide = matrix(1, 3, rng), matrix(4, 3, rng)
     edges = [[0.0], [-0.0], [INF], [-INF], [NAN], [1000.0], [-1.0]]
     pairs = [(col, other), (col, one), (one, col), (col, 0.5), (0.5, col), (col, edges[:4]), (edges, -0.0),
              (-2.0, edges), (one, one), (col, row), (row, col), (col, wide), (wide, col), (edges, [[0.0]] * 7)]
@@ -74,13 +75,16 @@ def matmul_cases(rng):
 
     found = []
     for share in (0.3, 0.6, 0.9, 1.0):
-        for rows, inner, cols in ((16, 16, 16), (16, 8, 16), (16, 16, 8), (16, 8, 1), (1, 16, 4), (5, 1, 7), (3, 2, 16)):
+        shapes = ((16, 16, 16), (16, 8, 16), (16, 16, 8), (16, 8, 1), (1, 16, 4), (5, 1, 7), (3, 2, 16))
+        for rows, inner, cols in shapes:
             found += [("matmul", (sparse(rows, inner, share), right))
                       for right in (matrix(inner, cols, rng), TransposeOf((cols, inner)))]
     tiny, wide = [[1e-300, 1e-300, 1e-300]], [[-1e-300] * 16] * 3
-    found += [("matmul", (tiny, wide)), ("matmul", (tiny, [[-1e-300]] * 3)), ("matmul", ([[0.0, -0.0]], [[-1.0] * 9] * 2))]
+    found += [("matmul", (tiny, wide)), ("matmul", (tiny, [[-1e-300]] * 3)),
+              ("matmul", ([[0.0, -0.0]], [[-1.0] * 9] * 2))]
     not_finite = [[INF, 1.0], [2.0, NAN], [-INF, 3.0], [1.0, 1.0]]
-    found += [("matmul", (left, not_finite)) for left in ([[0.0, 0.0, 0.0, 1.0]], [[0.0, 1.0, -0.0, 2.0]], [[1.0, 0.0, 0.0, 0.0]] * 2)]
+    lefts = ([[0.0, 0.0, 0.0, 1.0]], [[0.0, 1.0, -0.0, 2.0]], [[1.0, 0.0, 0.0, 0.0]] * 2)
+    found += [("matmul", (left, not_finite)) for left in lefts]
     huge = [[1e308] * 20, [1e308] * 20, [-1e308] * 20]  # finite, though their sum overflows
     found += [("matmul", ([[0.0, 1.0, 2.0]], huge)), ("matmul", ([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]], huge))]
     return found
