@@ -5,11 +5,13 @@ PyTorch's: `zeros(2, 3, 4)` or `zeros((2, 3, 4))`. A tensor from values is `lami
 
 from __future__ import annotations
 
+import functools
 import math
 
 from lamina.backend import common_backend, get_backend
 from lamina.creation import from_flat
 from lamina.errors import ShapeError
+from lamina.performance.dtypes import get_default_dtype
 from lamina.rng import generator
 from lamina.shapes import storage_shape
 from lamina.tensors import Tensor
@@ -75,20 +77,38 @@ def where(mask, a, b):
 
 
 def one_hot(indices, num_classes):
-    """A row per class index (a list, or a tensor of shape (N,) or (N, 1))."""
+    """A row per class index (a list, or a tensor of shape (N,) or (N, 1)): row i of the identity."""
     # C-level passes (map, min, max) rather than a Python one per index: a classifier's loss makes its
     # one-hot targets on every step.
-    indices = list(map(int, indices.reshape(-1).tolist() if isinstance(indices, Tensor) else indices))
+    values = indices.reshape(-1).tolist() if isinstance(indices, Tensor) else list(indices)
+    try:
+        indices = list(map(int, values))
+    except (TypeError, ValueError, OverflowError):  # None, nan, inf: named below
+        indices = None
+    if indices != values:  # 2.5 is no class (int() would make it 2); 2.0, from a float tensor, is
+        bad = [v for v in values if type(v) not in (int, float) or isinstance(v, float) and not v.is_integer()]
+        raise ValueError(f"one_hot takes whole-number class indices, got {bad[:5]}")
     if not indices:  # as PyTorch: no rows
         return zeros(0, num_classes)
     if not (min(indices) >= 0 and max(indices) < num_classes):
         bad = [i for i in indices if not 0 <= i < num_classes]
         raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
-    backend = get_backend()
+    backend, shape = get_backend(), (len(indices), num_classes)
+    if num_classes <= IDENTITY_KEPT_UP_TO:  # the rows of an identity kept for the next batch
+        return Tensor(backend.take_rows(_identity(backend, num_classes, get_default_dtype()), indices), backend, shape)
     column = backend.reshape(backend.from_rows([list(map(float, indices))]), len(indices), 1)  # one row in: fast
     classes = backend.from_rows([list(map(float, range(num_classes)))])
     # an (N, 1) column against a (1, C) row: 1.0 where the class is the sample's index
-    return Tensor(backend.compare(column, classes, "=="), backend, (len(indices), num_classes))
+    return Tensor(backend.compare(column, classes, "=="), backend, shape)
+
+
+IDENTITY_KEPT_UP_TO = 1024  # classes: an identity of at most 8 MB, kept per backend and dtype
+
+
+@functools.lru_cache(maxsize=4)
+def _identity(backend, size, dtype):
+    # Never written to: take_rows copies the rows it takes, and kernels make new storage.
+    return backend.from_rows([[float(i == j) for j in range(size)] for i in range(size)])
 
 
 def stack(tensors):
