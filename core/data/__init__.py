@@ -40,9 +40,12 @@ class TensorDataset:
 
 
 def _rows_of(t, indices):
-    if t.dim() < 2:  # a (N,) tensor is stored as one row: index it
-        return t[indices]
-    return Tensor(t.backend.take_rows(t.data, indices), t.backend, (len(indices),) + t.shape[1:])
+    backend = t.backend
+    if len(t.shape) > 1:
+        return Tensor(backend.take_rows(t.data, indices), backend, (len(indices),) + t.shape[1:])
+    # A (N,) tensor (class labels, say) is stored as one row: its items are that row read as a column.
+    taken = backend.take_rows(backend.reshape(t.data, t.shape[0], 1), indices)
+    return Tensor(backend.reshape(taken, 1, len(indices)), backend, (len(indices),))
 
 
 def _collate(items):
@@ -76,12 +79,10 @@ class DataLoader:
         indices = list(range(len(self.dataset)))
         if self.shuffle:
             generator().shuffle(indices)
+        rows = getattr(self.dataset, "rows", None)  # a batch's items at once, where the dataset can
         for batch in range(len(self)):
             chosen = indices[batch * self.batch_size:(batch + 1) * self.batch_size]
-            if hasattr(self.dataset, "rows"):
-                fields = self.dataset.rows(chosen)
-            else:
-                fields = _collate([self.dataset[i] for i in chosen])
+            fields = rows(chosen) if rows is not None else _collate([self.dataset[i] for i in chosen])
             fields = tuple(t if t.backend is backend else t.to(backend) for t in fields)
             for t in fields:  # data, as in PyTorch: nothing upstream of it wants its gradient
                 t.requires_grad = False
