@@ -23,10 +23,10 @@ def check_one_output_per_class(loss, prediction):
 
 def class_indices(loss, prediction, target):
     """Class-index targets as a list of ints, from an (N,) or (N, 1) tensor or a list of ints, with an error
-    naming the loss for a wrong count, a non-integer or an out-of-range class."""
+    naming the loss for a wrong count, a non-integer or an out-of-range class (the prediction is
+    checked by check_one_output_per_class first)."""
     name = type(loss).__name__
     rows, classes = prediction.shape
-    check_one_output_per_class(loss, prediction)
     if isinstance(target, Tensor):
         if target.shape not in ((rows,), (rows, 1)):
             raise ShapeError(
@@ -34,7 +34,7 @@ def class_indices(loss, prediction, target):
                 f"{prediction.shape}; expected class indices as ({rows},) or ({rows}, 1)"
                 + (f" or class probabilities as ({rows}, {classes})" if loss.accepts_probabilities else "")
             )
-        values = target.tolist() if target.dim() == 1 else target.reshape(-1).tolist()
+        values = target.tolist() if len(target.shape) == 1 else target.reshape(-1).tolist()
     elif isinstance(target, (list, tuple)):
         values = list(target)
     else:
@@ -42,8 +42,11 @@ def class_indices(loss, prediction, target):
     if len(values) != rows:
         raise ShapeError(f"{name} got {len(values)} targets for a batch of {rows} predictions")
     if isinstance(target, Tensor):  # floats: the usual batch is whole classes in range, checked at C level
-        indices = _whole_classes(values, classes)
-        if indices is not None:
+        try:
+            indices = list(map(int, values))
+        except (ValueError, OverflowError):  # nan, inf: named below
+            indices = None
+        if indices == values and min(indices, default=0) >= 0 and max(indices, default=0) < classes:
             return indices
     indices = []
     for i, value in enumerate(values):
@@ -59,18 +62,6 @@ def class_indices(loss, prediction, target):
     return indices
 
 
-def _whole_classes(values, classes):
-    """`values` (floats) as ints if all are whole classes in 0..classes-1, else None (then
-    class_indices looks at them one by one, to name the first that is not)."""
-    try:
-        indices = list(map(int, values))
-    except (ValueError, OverflowError):  # nan, inf
-        return None
-    if indices == values and min(indices, default=0) >= 0 and max(indices, default=0) < classes:
-        return indices
-    return None
-
-
 class _ClassificationLoss(Loss):
     """What NLLLoss and CrossEntropyLoss share: class-index targets, ignore_index and class weights.
 
@@ -81,22 +72,28 @@ class _ClassificationLoss(Loss):
 
     def _class_weights(self, prediction):
         """The weights as a (1, C) row, or 1.0 when every class counts the same."""
-        row = column_weights(self, "weight", self.weight, prediction, "classes")
-        return 1.0 if row is None else row
+        if self.weight is None:
+            return 1.0
+        return column_weights(self, "weight", self.weight, prediction, "classes")
 
-    def _index_targets(self, prediction, indices):
-        """One-hot rows of the target classes, all zero where the target is ignore_index."""
-        if self.ignore_index not in indices:  # the usual batch (times 1.0 everywhere would change nothing)
-            return lamina.one_hot(indices, prediction.shape[1]).to(prediction.backend)
+    def _index_targets(self, prediction, indices, ignoring):
+        """One-hot rows of the target classes, all zero where the target is ignore_index (if `ignoring`)."""
+        if not ignoring:  # the usual batch (times 1.0 everywhere would change nothing)
+            one_hot = lamina.one_hot(indices, prediction.shape[1])
+            return one_hot if one_hot.backend is prediction.backend else one_hot.to(prediction.backend)
         kept = [i != self.ignore_index for i in indices]
         one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], prediction.shape[1])
         return (one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])).to(prediction.backend)
 
-    def _reduce_rows(self, losses, count):
-        """Reduce per-sample losses; the mean divides by `count` (nan if nothing counts, as PyTorch)."""
-        if self.reduction == "mean":
-            return losses.sum() / count if count else float("nan")
-        return losses.sum() if self.reduction == "sum" else losses
+    def _reduce(self, terms, count):
+        """The loss from its (N, C) terms q_c log p_c, each sample's loss minus the sum of its row: the
+        mean divides the total by `count` (nan if nothing counts, as PyTorch)."""
+        if self.reduction == "none":
+            return terms.sum(1) * -1.0
+        total = 0.0 - terms.sum()  # one sum of them all; 0.0 - so that a perfect prediction's is 0.0, not -0.0
+        if self.reduction == "sum":
+            return total
+        return total / count if count else float("nan")
 
     def _row_scale(self, count):
         # With nothing counted the mean is nan, but no sample contributes to it, so the
@@ -121,10 +118,12 @@ class NLLLoss(_ClassificationLoss):
     reduction: str = field(default="mean", validator=one_of(*REDUCTIONS))
 
     def forward(self, prediction, target):
+        check_one_output_per_class(self, prediction)
         indices = class_indices(self, prediction, target)
-        self.chosen = self._index_targets(prediction, indices) * self._class_weights(prediction)
+        targets = self._index_targets(prediction, indices, self.ignore_index in indices)
+        self.chosen = targets * self._class_weights(prediction)
         self.count = self.chosen.sum()
-        return self._reduce_rows((prediction * self.chosen).sum(1) * -1.0, self.count)
+        return self._reduce(prediction * self.chosen, self.count)
 
     def backward(self, grad=None):
         chosen = self.chosen
@@ -162,11 +161,12 @@ class CrossEntropyLoss(_ClassificationLoss):
             self.count, self.one_hot_rows = rows, False
         else:
             indices = class_indices(self, prediction, target)
-            distribution = self._index_targets(prediction, indices)
+            ignoring = self.ignore_index in indices
+            distribution = self._index_targets(prediction, indices, ignoring)
             kept = distribution.sum(1, keepdim=True) if self.label_smoothing else None  # 1 per sample, 0 where ignored
             # Rows of one 1.0 each (nothing ignored, weighted or smoothed): the count is the rows, and
             # the backward's sum(q) is 1.0, so multiplying by it is skipped (exact either way).
-            self.one_hot_rows = not weighted and not self.label_smoothing and self.ignore_index not in indices
+            self.one_hot_rows = not weighted and not self.label_smoothing and not ignoring
             self.count = rows if self.one_hot_rows else (distribution * weights if weighted else distribution).sum()
         e = self.label_smoothing
         if e:
@@ -174,7 +174,7 @@ class CrossEntropyLoss(_ClassificationLoss):
         # (weights 1.0, every class counting the same, would multiply by 1.0: exact, and skipped)
         self.distribution = distribution * weights if weighted else distribution
         self.log_probs = prediction.log_softmax(1)
-        return self._reduce_rows((self.log_probs * self.distribution).sum(1) * -1.0, self.count)
+        return self._reduce(self.log_probs * self.distribution, self.count)
 
     def backward(self, grad=None):
         q, probabilities = self.distribution, self.log_probs.exp()
