@@ -51,6 +51,7 @@ KERNELS = {
     "unfold": "(a, index, width) each row read at `index` (-1 reads 0.0), cut into rows of `width`: im2col",
     "fold": "(a, index, cols) unfold's adjoint: rows of `cols`, each value added where unfold read it",
     "concat_rows": "(parts) the rows of each part, one after another",
+    "log_softmax": "(a) each row less the log of the sum of its exps, shifted by its max (Backend composes it)",
     # linear algebra
     "matmul": "(a, b) the matrix product",
 }
@@ -67,6 +68,10 @@ class Backend:
         missing = [kernel for kernel in KERNELS if not callable(getattr(cls, kernel, None))]
         if missing:
             raise TypeError(f"backend {cls.__name__} does not implement the kernels {', '.join(missing)}")
+
+    def log_softmax(self, a):
+        shifted = self.sub(a, self.max(a, 1))
+        return self.sub(shifted, self.unary(self.sum(self.unary(shifted, "exp"), 1), "log"))
 
 
 _backend = None  # set_backend's choice; until then, found on first use by get_backend

@@ -91,14 +91,10 @@ class Optimizer:
     # --- state dict: parameters are referred to by their position, as in PyTorch ------------
     def state_dict(self) -> dict:
         index = {id(p): i for i, p in enumerate(self.params)}
-        state = {
-            index[id(p)]: {k: v.clone() if isinstance(v, Tensor) else v for k, v in s.items()}
-            for p, s in self.state.items()
-        }
-        groups = [
-            {**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
-            for g in self.param_groups
-        ]
+        state = {index[id(p)]: {k: v.clone() if isinstance(v, Tensor) else v for k, v in s.items()}
+                 for p, s in self.state.items()}
+        groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
+                  for g in self.param_groups]
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict):

@@ -100,11 +100,6 @@ class Module:
                 state[f"{name}.{key}"] = value
         return state
 
-    def _state_tensors(self):
-        params = dict(self.named_parameters())
-        params.update(self.named_buffers())
-        return params
-
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values in by key; values may be Tensors, nested lists or PyTorch tensors.
 
@@ -112,7 +107,7 @@ class Module:
         of the wrong shape always is. Every problem is reported at once, by key, and nothing is
         copied unless every value fits.
         """
-        own = self._state_tensors()
+        own = dict(self.named_parameters() + self.named_buffers())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         problems = []

@@ -41,15 +41,14 @@ def _in_place(kernel, op):
     return method
 
 
-def _cast(dtype):
-    def cast(self):  # this tensor in `dtype`: itself if it already is, else a copy
-        return self if self.dtype == dtype else self._wrap(self.backend.astype(self.data, dtype))
-
-    return cast
+def _cast(dtype):  # a method giving the tensor in `dtype`: itself if it already is, else a copy
+    return lambda self: self if self.dtype == dtype else self._wrap(self.backend.astype(self.data, dtype))
 
 
 def _comparison(op):
     def compare(self, other):
+        if type(other) is float:  # x > 0.0, the usual comparison: its kernel called directly
+            return Mask(self.backend.compare(self.data, other, op), self.backend, self.shape)
         return self._binary(lambda a, b: self.backend.compare(a, b, op), other, "compare", kind=Mask)
 
     return compare
@@ -285,6 +284,8 @@ class Tensor:
     def sum(self, dim=None, keepdim=False):
         """Along `dim` as PyTorch. With no dim lamina returns a Python float, not a 0-d tensor: a loss
         is a number, and every total in lamina is read as one."""
+        if type(dim) is int and dim == 0 and len(self.shape) == 2 and not keepdim:  # a bias's gradient
+            return Tensor(self.backend.sum(self.data, 0), self.backend, self.shape[1:])
         return self._reduce(self.backend.sum, dim, keepdim)
 
     def mean(self, dim=None, keepdim=False):
@@ -316,6 +317,8 @@ class Tensor:
 
     def log_softmax(self, dim):
         """x - logsumexp(x) along dim: log-probabilities, stable for any logits."""
+        if type(dim) is int and dim in (1, -1) and len(self.shape) == 2:  # each row's: the kernels fused
+            return self._wrap(self.backend.log_softmax(self.data))
         dim_index(dim, self.dim())
         shifted = self - self.amax(dim, keepdim=True)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()

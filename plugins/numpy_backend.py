@@ -49,6 +49,9 @@ class NumpyBackend(Backend):
 
     def __init__(self):
         np = self.np = _import_numpy()
+        # The same BLAS product as a @ b, with less overhead per call on small matrices; the C function
+        # itself rather than a method that calls it, which costs a Python frame per product.
+        self.matmul = np.dot
         self._indices = {}  # id of a patch index list -> what _index makes of it
         self._scratch = {}  # (shape, dtype) -> Adam's two work arrays, reused: no allocation per step
         self._dtype_names = {np.dtype(name): name for name in ("float32", "float64")}
@@ -144,6 +147,13 @@ class NumpyBackend(Backend):
         param += update
         return param, exp_avg, exp_avg_sq, max_exp_avg_sq
 
+    def log_softmax(self, a):
+        # Backend's composition of kernels, its temporaries reused in place: the same numbers.
+        shifted = a - self.max(a, 1)
+        totals = self.sum(self.np.exp(shifted), 1)
+        shifted -= self.np.log(totals, out=totals)
+        return shifted
+
     def _work_arrays(self, like):
         """Two arrays shaped like `like`, the same ones on every step: a fresh multi-megabyte array
         each step costs page faults that show in the step's CPU time."""
@@ -193,27 +203,31 @@ class NumpyBackend(Backend):
     # --- shape and reductions ---------------------------------------------------------------
     transpose = staticmethod(operator.attrgetter("T"))
 
+    # The reductions call the ufuncs' `reduce` directly: ndarray.sum and .max go through a Python
+    # wrapper, a frame that costs as much as reducing a batch of logits. Along the rows of a tall,
+    # narrow array numpy reduces one short row at a time, slowly; the columns of its contiguous
+    # transpose reduce in one pass over memory, to the same values (numpy adds fewer than 8 values
+    # left to right whichever way it reduces them).
     def sum(self, a, dim):
-        # np.add.reduce is what a.sum runs, without its Python wrapper (half the time on small arrays)
         if dim is None:
             return float(self.np.add.reduce(a, axis=None))
-        if dim == 1 and _narrow(a, 8):  # below 8 values numpy adds a row left to right either way
+        if dim == 1 and a.shape[1] < 8 and a.shape[0] > 64:  # tall and narrow
             return self.np.add.reduce(self.np.ascontiguousarray(a.T), axis=0).reshape(-1, 1)
         return self.np.add.reduce(a, axis=dim, keepdims=True)
 
     def max(self, a, dim):
         if dim is None:
-            return float(a.max())
-        if dim == 1 and _narrow(a, 32):
-            return self.np.ascontiguousarray(a.T).max(axis=0).reshape(-1, 1)
-        return a.max(axis=dim, keepdims=True)
+            return float(self.np.maximum.reduce(a, axis=None))
+        if dim == 1 and a.shape[1] < 32 and a.shape[0] > 64:  # tall and narrow
+            return self.np.maximum.reduce(self.np.ascontiguousarray(a.T), axis=0).reshape(-1, 1)
+        return self.np.maximum.reduce(a, axis=dim, keepdims=True)
 
     def min(self, a, dim):
         if dim is None:
-            return float(a.min())
-        if dim == 1 and _narrow(a, 32):
-            return self.np.ascontiguousarray(a.T).min(axis=0).reshape(-1, 1)
-        return a.min(axis=dim, keepdims=True)
+            return float(self.np.minimum.reduce(a, axis=None))
+        if dim == 1 and a.shape[1] < 32 and a.shape[0] > 64:  # tall and narrow
+            return self.np.minimum.reduce(self.np.ascontiguousarray(a.T), axis=0).reshape(-1, 1)
+        return self.np.minimum.reduce(a, axis=dim, keepdims=True)
 
     def argmax(self, a, dim):
         # numpy, like list.index(max(...)), picks the first of equal maxima
@@ -260,13 +274,7 @@ class NumpyBackend(Backend):
 
     # --- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
-        return a.dot(b)  # the same BLAS product as a @ b, with less overhead per call on small matrices
-
-
-def _narrow(a, width):
-    """numpy reduces many short rows one slow row at a time; the columns of the contiguous
-    transpose reduce in one pass over memory, to the same values."""
-    return a.shape[1] < width and a.shape[0] > 64
+        return self.np.dot(a, b)  # (the instance's own matmul is np.dot itself: see __init__)
 
 
 @lamina.hookimpl

@@ -73,6 +73,7 @@ def kernel_cases():
     for reduce in ("sum", "max", "min"):
         tolerance = 1e-12 if reduce == "sum" else exact
         cases += [(reduce, (a, None), tolerance), (reduce, (a, 0), tolerance), (reduce, (a, 1), tolerance)]
+    cases += [("log_softmax", (a,), 1e-12), ("log_softmax", (M([[1000.0, 0.0, -1000.0], [-745.0, 709.0, 3.0]]),), 1e-12)]
     ties = M([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
     cases += [("argmax", (a, 0), exact), ("argmax", (a, 1), exact), ("argmax", (ties, 1), exact),
               ("argmax", (ties, 0), exact)]
