@@ -7,12 +7,13 @@ import lamina
 from lamina.component import at_least, boolean, component, field, in_range, integer, number
 from lamina.plugin_system.kinds import Example
 from lamina.errors import ShapeError
+from lamina.tensors import Tensor
 from lamina.nn import Buffer, Module, Parameter
 from lamina.plugins.patches import channels_first, positions_first
 
 
 def check_features(layer, x, expected):
-    if x.dim() != 2:
+    if len(x.shape) != 2:
         raise ShapeError(f"{type(layer).__name__}(in_features={expected}) takes a 2-D (batch, features) "
                          f"input, got shape {x.shape}; put nn.Flatten() before it to flatten each sample")
     rows, features = x.shape
@@ -21,6 +22,17 @@ def check_features(layer, x, expected):
             f"{type(layer).__name__}(in_features={expected}) got input with {features} features "
             f"(batch of {rows})"
         )
+
+
+def affine(x, weight, bias):
+    """x @ weight.T + bias (nn.functional.linear) for an input check_features passed: the same kernels
+    as the operators, making one Tensor instead of three, as a Linear layer does on every step. Tensors
+    of two backends go the operators' way, to their error."""
+    backend = x.backend
+    if weight.backend is not backend or bias is not None and bias.backend is not backend:
+        return x @ weight.T if bias is None else x @ weight.T + bias
+    product = backend.matmul(x.data, backend.transpose(weight.data))
+    return Tensor(product if bias is None else backend.add(product, bias.data), backend, (x.shape[0], weight.shape[0]))
 
 
 PYTORCH_LINEAR_INIT = "pytorch"
@@ -65,9 +77,7 @@ class Linear(Module):
     def forward(self, x):
         check_features(self, x, self.in_features)
         self.x = x
-        if self.bias is None:
-            return x @ self.weight.T
-        return x @ self.weight.T + self.bias
+        return affine(x, self.weight, self.bias)  # x @ self.weight.T + self.bias
 
     def backward(self, grad):
         # y = x W^T + b, so dL/dW = grad^T x and dL/dx = grad W; b was added to every row of the
