@@ -23,16 +23,40 @@ def _unary(name):
     return function
 
 
-def _arithmetic(kernel, op, swap=False):
+def _binary(kernel, op, swap=False, comparison=None):
+    """A method giving the backend's `kernel`(self, other), or swapped, broadcast as PyTorch ((F,) and
+    (N, 1) against (N, F): as stored); a Mask for a `comparison` (the kernel's op: ">", "==", ...)."""
+
     def method(self, other):
-        return self._binary(getattr(self.backend, kernel), other, op, swap)
+        shape, data = self.shape, self.data
+        if type(other) is float:  # the common case first: this runs for every operation
+            operand = other
+        elif isinstance(other, Tensor):
+            if other.backend is not self.backend and not same_backend(other.backend, self.backend):
+                raise mixed_backends(op, self.backend, other.backend)
+            operand = other.data
+            if other.shape != shape and not (len(shape) == 2 and other.shape in (shape[1:], (shape[0], 1))):
+                shape, mine, theirs = broadcast_shape(shape, other.shape, op)
+                data, operand = stored_as(self, mine, shape), stored_as(other, theirs, shape)
+        elif is_number(other):
+            operand = float(other)
+        else:
+            raise TypeError(f"cannot {op} a lamina Tensor and {type(other).__name__}")
+        left, right = (operand, data) if swap else (data, operand)
+        if comparison is None:
+            return Tensor(getattr(self.backend, kernel)(left, right), self.backend, shape)
+        return Mask(self.backend.compare(left, right, comparison), self.backend, shape)
 
     return method
 
 
-def _in_place(kernel, op):
+def _comparison(op):
+    return _binary("compare", "compare", comparison=op)
+
+
+def _in_place(out_of_place, op):
     def method(self, other):
-        result = self._binary(getattr(self.backend, kernel), other, op)
+        result = out_of_place(self, other)
         if result.shape != self.shape:
             raise ShapeError(f"cannot {op} a {other.shape} tensor into a {self.shape} one in place")
         self.data = result.data
@@ -43,15 +67,6 @@ def _in_place(kernel, op):
 
 def _cast(dtype):  # a method giving the tensor in `dtype`: itself if it already is, else a copy
     return lambda self: self if self.dtype == dtype else self._wrap(self.backend.astype(self.data, dtype))
-
-
-def _comparison(op):
-    def compare(self, other):
-        if type(other) is float:  # x > 0.0, the usual comparison: its kernel called directly
-            return Mask(self.backend.compare(self.data, other, op), self.backend, self.shape)
-        return self._binary(lambda a, b: self.backend.compare(a, b, op), other, "compare", kind=Mask)
-
-    return compare
 
 
 Reduced = namedtuple("Reduced", "values indices")
@@ -191,30 +206,11 @@ class Tensor:
         return self.unfold_patches(reads, len(reads)).reshape(self.shape[:1] + rest)
 
     # --- element-wise arithmetic ------------------------------------------------------------
-    def _binary(self, kernel, other, op, swap=False, kind=None):
-        """kernel(self, other), or swapped, as a Tensor (or `kind`), broadcast as PyTorch ((F,) and (N, 1)
-        against (N, F): as stored)."""
-        shape, data = self.shape, self.data
-        if type(other) is float:  # the common case first: this runs for every operation
-            operand = other
-        elif isinstance(other, Tensor):
-            if other.backend is not self.backend and not same_backend(other.backend, self.backend):
-                raise mixed_backends(op, self.backend, other.backend)
-            operand = other.data
-            if other.shape != shape and not (len(shape) == 2 and other.shape in (shape[1:], (shape[0], 1))):
-                shape, mine, theirs = broadcast_shape(shape, other.shape, op)
-                data, operand = stored_as(self, mine, shape), stored_as(other, theirs, shape)
-        elif is_number(other):
-            operand = float(other)
-        else:
-            raise TypeError(f"cannot {op} a lamina Tensor and {type(other).__name__}")
-        return (kind or Tensor)(kernel(operand, data) if swap else kernel(data, operand), self.backend, shape)
-
-    __add__ = __radd__ = _arithmetic("add", "add")
-    __sub__, __rsub__ = _arithmetic("sub", "subtract"), _arithmetic("sub", "subtract", swap=True)
-    __mul__ = __rmul__ = _arithmetic("mul", "multiply")
-    __truediv__, __rtruediv__ = _arithmetic("div", "divide"), _arithmetic("div", "divide", swap=True)
-    maximum, minimum = _arithmetic("maximum", "compare"), _arithmetic("minimum", "compare")
+    __add__ = __radd__ = _binary("add", "add")
+    __sub__, __rsub__ = _binary("sub", "subtract"), _binary("sub", "subtract", swap=True)
+    __mul__ = __rmul__ = _binary("mul", "multiply")
+    __truediv__, __rtruediv__ = _binary("div", "divide"), _binary("div", "divide", swap=True)
+    maximum, minimum = _binary("maximum", "compare"), _binary("minimum", "compare")
 
     def __pow__(self, exponent):
         if not is_number(exponent):
@@ -330,7 +326,7 @@ class Tensor:
         return powers / powers.sum(dim, keepdim=True)
 
     # --- in place (optimizers update parameters through these) ------------------------------
-    add_, sub_, mul_ = _in_place("add", "add"), _in_place("sub", "subtract"), _in_place("mul", "multiply")
+    add_, sub_, mul_ = _in_place(__add__, "add"), _in_place(__sub__, "subtract"), _in_place(__mul__, "multiply")
 
     def copy_(self, other):
         """Overwrite with `other`'s values, kept on this tensor's backend and in its dtype, as torch's."""

@@ -222,9 +222,8 @@ class Trainer:
         return pending + 1
 
     def _step(self, accumulated):
-        parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
         if accumulated and self.loss.reduction == "mean":
-            for param in parameters:
+            for param in [p for group in self.optimizer.param_groups for p in group["params"]]:
                 if param.grad is not None:
                     param.grad = param.grad * (1.0 / self._window_size)
         for hook in self._hooks["on_before_optimizer_step"]:

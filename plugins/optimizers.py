@@ -6,6 +6,7 @@ single-tensor implementations, so that trajectories agree with PyTorch's to the 
 """
 
 import operator
+from itertools import repeat
 
 from attrs.validators import optional
 
@@ -84,8 +85,8 @@ class Adam(Optimizer):
         stepped as one flat array by one fused `adam_step`: the same numbers as a step per
         parameter, in a dozen numpy calls in all instead of a dozen for each parameter."""
         loss = closure() if closure is not None else None
-        ready = [self.flat_group(group) for group in self.param_groups]
-        if any(flat is None for flat in ready):
+        ready = list(map(self.flat_group, self.param_groups))
+        if None in ready:
             super().step()
         else:
             for group, (flat, grad) in zip(self.param_groups, ready):
@@ -105,8 +106,12 @@ class Adam(Optimizer):
             return None
         if type(self).update is not Adam.update:  # a subclass with its own rule steps by that rule
             return None
-        grads = [p.grad for p in params]
-        if any(grad is None or grad.backend is not backend for grad in grads):
+        # C-level maps, not comprehensions: a comprehension is a Python frame, and in a training step
+        # each frame costs about a microsecond (as much as this whole check).
+        grads = list(map(_grad, params))
+        if not all(map(operator.is_not, grads, repeat(None))):  # a parameter without a gradient
+            return None
+        if not all(map(operator.is_, map(_backend, grads), repeat(backend))):  # a gradient on another backend
             return None
         flat_groups = vars(self).setdefault("_flat_groups", {})
         flat = flat_groups.get(id(group))
@@ -114,7 +119,7 @@ class Adam(Optimizer):
             flat = flat_groups[id(group)] = FlatAdamGroup.of(backend, params, self.state)
             if flat is None:
                 return None
-        grad = join_flat([g.data for g in grads])  # numpy promotes a float64 gradient of a float32 model: seen here
+        grad = join_flat(list(map(_data, grads)))  # numpy promotes a float64 gradient of a float32 model: seen here
         return (flat, grad) if backend.dtype(grad) == flat.dtype else None
 
     def update(self, param, grad, state, group):
@@ -170,6 +175,10 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = param._wrap(largest)
 
 
+_grad, _backend, _data = operator.attrgetter("grad"), operator.attrgetter("backend"), operator.attrgetter("data")
+_exp_avg, _exp_avg_sq, _step = operator.itemgetter("exp_avg"), operator.itemgetter("exp_avg_sq"), operator.itemgetter("step")
+
+
 class FlatAdamGroup:
     """A group's parameters and Adam moments as views of three flat arrays, so that one fused
     `adam_step` over the flat arrays updates every parameter and moment in place. A backend offers
@@ -207,13 +216,13 @@ class FlatAdamGroup:
     def holds(self, params, state):
         """Whether these are still the group's parameters, every array still a view of the flat
         ones (loading a state dict or `copy_` rebinds them) and every step count the same."""
-        try:
-            states = [state[p] for p in params]
+        try:  # in C-level maps, as flat_group's checks
+            states = list(map(state.__getitem__, params))
             return (len(params) == len(self.params) and all(map(operator.is_, params, self.params))
-                    and all(map(operator.is_, [p.data for p in params], self.param_views))
-                    and all(map(operator.is_, [s["exp_avg"].data for s in states], self.exp_avg_views))
-                    and all(map(operator.is_, [s["exp_avg_sq"].data for s in states], self.exp_avg_sq_views))
-                    and len({s["step"] for s in states}) == 1)
+                    and all(map(operator.is_, map(_data, params), self.param_views))
+                    and all(map(operator.is_, map(_data, map(_exp_avg, states)), self.exp_avg_views))
+                    and all(map(operator.is_, map(_data, map(_exp_avg_sq, states)), self.exp_avg_sq_views))
+                    and len(set(map(_step, states))) == 1)
         except KeyError:  # a parameter without state, or state without moments
             return False
 
