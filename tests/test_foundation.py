@@ -1,6 +1,7 @@
 """Modules, data loading, determinism, plugin provenance and the errors a user can cause."""
 
 import importlib.util
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,20 @@ def test_shuffled_batches_keep_each_samples_fields_together_at_every_rank():
         assert [row[0][0] for row in x.tolist()] == y.tolist() == [row[0] for row in z.tolist()]
         seen += y.tolist()
     assert sorted(seen) == [float(i) for i in range(10)] and seen != sorted(seen)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 17, 400, 1437])
+def test_the_loaders_shuffle_is_pythons_order_from_the_same_generator_state(size):
+    """lamina.data.shuffle inlines random.shuffle's per-item call: the same draws, the same order, the
+    generator left in the same state (a seeded run and a resumed one keep their batches)."""
+    from lamina.data import shuffle
+
+    for seed in range(5):
+        ours, reference = random.Random(seed), random.Random(seed)
+        items, expected = list(range(size)), list(range(size))
+        shuffle(items, ours)
+        reference.shuffle(expected)
+        assert items == expected and ours.getstate() == reference.getstate()
 
 
 def test_dataloader_rejects_a_bad_batch_size():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import operator
+from itertools import repeat
 
 from lamina.backend import get_backend
 from lamina.creation import tensor
@@ -36,7 +38,7 @@ class TensorDataset:
         one per item. A tensor of 2 or more dimensions stores one sample per row, so its rows are
         taken straight from storage; the loader's indices are in range by construction, which
         spares the checks `t[indices]` makes on every batch."""
-        return tuple(_rows_of(t, indices) for t in self.tensors)
+        return tuple(map(_rows_of, self.tensors, repeat(indices)))  # map: no generator frame per batch
 
 
 def _rows_of(t, indices):
@@ -46,6 +48,23 @@ def _rows_of(t, indices):
     # A (N,) tensor (class labels, say) is stored as one row: its items are that row read as a column.
     taken = backend.take_rows(backend.reshape(t.data, t.shape[0], 1), indices)
     return Tensor(backend.reshape(taken, 1, len(indices)), backend, (len(indices),))
+
+
+_backend = operator.attrgetter("backend")
+
+
+def shuffle(items, rng):
+    """Shuffle the list `items` in place exactly as `rng.shuffle` does (Python's Fisher-Yates: the same
+    draws and swaps, so the same order from the same generator state), with its call per item written
+    inline: random.shuffle's helper call per item cost as much as the rest of a small model's step."""
+    getrandbits = rng.getrandbits
+    for i in reversed(range(1, len(items))):
+        count = i + 1
+        bits = count.bit_length()
+        j = getrandbits(bits)
+        while j >= count:  # an index below count, uniformly, by rejection
+            j = getrandbits(bits)
+        items[i], items[j] = items[j], items[i]
 
 
 def _collate(items):
@@ -78,12 +97,13 @@ class DataLoader:
         backend = self.backend
         indices = list(range(len(self.dataset)))
         if self.shuffle:
-            generator().shuffle(indices)
+            shuffle(indices, generator())
         rows = getattr(self.dataset, "rows", None)  # a batch's items at once, where the dataset can
         for batch in range(len(self)):
             chosen = indices[batch * self.batch_size:(batch + 1) * self.batch_size]
             fields = rows(chosen) if rows is not None else _collate([self.dataset[i] for i in chosen])
-            fields = tuple(t if t.backend is backend else t.to(backend) for t in fields)
+            if not all(map(operator.is_, map(_backend, fields), repeat(backend))):  # (C-level: every batch)
+                fields = tuple(t.to(backend) for t in fields)
             for t in fields:  # data, as in PyTorch: nothing upstream of it wants its gradient
                 t.requires_grad = False
             yield fields
