@@ -58,11 +58,13 @@ def test_one_hot_as_pytorchs_from_lists_tensors_and_no_indices_at_all(torch):
     for bad, shown in (([1.5], "1.5"), (lamina.tensor([0.0, 2.5]), "2.5"), ([float("nan")], "nan"), (["1"], "'1'")):
         with pytest.raises(ValueError, match=rf"one_hot takes whole-number class indices, got \[{shown}\]"):
             lamina.one_hot(bad, 3)
-    # Up to IDENTITY_KEPT_UP_TO classes the rows come from a kept identity; past it, from comparing.
-    kept = lamina.factories.IDENTITY_KEPT_UP_TO
-    for classes in (kept, kept + 1):
-        indices = [classes - 1, 0, classes // 2, classes - 1]
-        same(lamina.one_hot(indices, classes), torch.nn.functional.one_hot(torch.tensor(indices), classes).double())
+    for bad in (lamina.tensor([0.0, 3.0]), lamina.tensor([[-1.0], [0.0]])):  # checked by kernels, then named
+        with pytest.raises(ValueError, match=r"class indices \[(3|-1)\] are outside 0..2"):
+            lamina.one_hot(bad, 3)
+    indices = [1999, 0, 1000, 1999]
+    expected = torch.nn.functional.one_hot(torch.tensor(indices), 2000).double()
+    same(lamina.one_hot(indices, 2000), expected)
+    same(lamina.one_hot(lamina.tensor([float(i) for i in indices]), 2000), expected)
     lamina.one_hot([1], 2).data[0][0] = 7.0  # writing into one result...
     assert lamina.one_hot([0], 2).tolist() == [[1.0, 0.0]]  # ...leaves the next one as it should be
 

@@ -77,9 +77,16 @@ def where(mask, a, b):
 
 
 def one_hot(indices, num_classes):
-    """A row per class index (a list, or a tensor of shape (N,) or (N, 1)): row i of the identity."""
-    # C-level passes (map, min, max) rather than a Python one per index: a classifier's loss makes its
-    # one-hot targets on every step.
+    """A row per class index (a list, or a tensor of shape (N,) or (N, 1)): 1.0 in the index's column,
+    on the backend new tensors use (a tensor's own, for a tensor of indices, as PyTorch's)."""
+    if isinstance(indices, Tensor) and indices.numel():
+        # A classifier's loss does this on every step: by kernels, a column of the indices against a row
+        # of the classes. Every row holds one 1.0 exactly when every index is a whole class in range.
+        backend, count = indices.backend, indices.numel()
+        found = backend.compare(_classes(backend, num_classes, get_default_dtype()),
+                                backend.reshape(indices.data, count, 1), "==")
+        if backend.sum(found, None) == count:
+            return Tensor(found, backend, (count, num_classes))
     values = indices.reshape(-1).tolist() if isinstance(indices, Tensor) else list(indices)
     try:
         indices = list(map(int, values))
@@ -93,22 +100,17 @@ def one_hot(indices, num_classes):
     if not (min(indices) >= 0 and max(indices) < num_classes):
         bad = [i for i in indices if not 0 <= i < num_classes]
         raise ValueError(f"class indices {bad[:5]} are outside 0..{num_classes - 1}")
-    backend, shape = get_backend(), (len(indices), num_classes)
-    if num_classes <= IDENTITY_KEPT_UP_TO:  # the rows of an identity kept for the next batch
-        return Tensor(backend.take_rows(_identity(backend, num_classes, get_default_dtype()), indices), backend, shape)
+    backend = get_backend()
     column = backend.reshape(backend.from_rows([list(map(float, indices))]), len(indices), 1)  # one row in: fast
-    classes = backend.from_rows([list(map(float, range(num_classes)))])
-    # an (N, 1) column against a (1, C) row: 1.0 where the class is the sample's index
-    return Tensor(backend.compare(column, classes, "=="), backend, shape)
+    classes = _classes(backend, num_classes, get_default_dtype())
+    # a (1, C) row against an (N, 1) column: 1.0 where the class is the sample's index
+    return Tensor(backend.compare(classes, column, "=="), backend, (len(indices), num_classes))
 
 
-IDENTITY_KEPT_UP_TO = 1024  # classes: an identity of at most 8 MB, kept per backend and dtype
-
-
-@functools.lru_cache(maxsize=4)
-def _identity(backend, size, dtype):
-    # Never written to: take_rows copies the rows it takes, and kernels make new storage.
-    return backend.from_rows([[float(i == j) for j in range(size)] for i in range(size)])
+@functools.lru_cache(maxsize=8)
+def _classes(backend, num_classes, dtype):
+    # 0.0, 1.0, ... as one row of storage, kept for the next batch: never written to, as kernels make new storage
+    return backend.from_rows([list(map(float, range(num_classes)))])
 
 
 def stack(tensors):
