@@ -76,21 +76,33 @@ class _ClassificationLoss(Loss):
             return 1.0
         return column_weights(self, "weight", self.weight, prediction, "classes")
 
-    def _index_targets(self, prediction, indices, ignoring):
-        """One-hot rows of the target classes, all zero where the target is ignore_index (if `ignoring`)."""
-        if not ignoring:  # the usual batch (times 1.0 everywhere would change nothing)
-            one_hot = lamina.one_hot(indices, prediction.shape[1])
-            return one_hot if one_hot.backend is prediction.backend else one_hot.to(prediction.backend)
+    def _index_targets(self, prediction, target):
+        """(One-hot rows of the target classes, all zero where a target is ignore_index; whether any is.)
+        A tensor of classes when ignore_index is no class (the usual batch) is checked by one_hot's
+        kernels; anything else goes through class_indices, which names a target that is no class."""
+        rows, classes = prediction.shape
+        if isinstance(target, Tensor) and target.shape in ((rows,), (rows, 1)) and not 0 <= self.ignore_index < classes:
+            try:
+                one_hot = lamina.one_hot(target, classes)
+                return (one_hot if one_hot.backend is prediction.backend else one_hot.to(prediction.backend)), False
+            except ValueError:  # a target that is no class, or ignore_index: looked at one by one below
+                pass
+        indices = class_indices(self, prediction, target)
+        if self.ignore_index not in indices:  # times 1.0 everywhere would change nothing
+            return lamina.one_hot(indices, classes).to(prediction.backend), False
         kept = [i != self.ignore_index for i in indices]
-        one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], prediction.shape[1])
-        return (one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])).to(prediction.backend)
+        one_hot = lamina.one_hot([i if keep else 0 for i, keep in zip(indices, kept)], classes)
+        return (one_hot * lamina.tensor([[1.0 if keep else 0.0] for keep in kept])).to(prediction.backend), True
 
-    def _reduce(self, terms, count):
-        """The loss from its (N, C) terms q_c log p_c, each sample's loss minus the sum of its row: the
-        mean divides the total by `count` (nan if nothing counts, as PyTorch)."""
+    def _reduce(self, log_probs, q, count):
+        """The loss from log-probabilities and the target distribution q (same shapes): each sample's is
+        -sum_c q_c log p_c; the mean divides the total by `count` (nan if nothing counts, as PyTorch)."""
         if self.reduction == "none":
-            return terms.sum(1) * -1.0
-        total = 0.0 - terms.sum()  # one sum of them all; 0.0 - so that a perfect prediction's is 0.0, not -0.0
+            return (log_probs * q).sum(1) * -1.0
+        # The total by the kernels themselves, one product and one sum: this runs on every step.
+        # 0.0 - so that a perfect prediction's loss is 0.0, not -0.0.
+        backend = log_probs.backend
+        total = 0.0 - backend.sum(backend.mul(log_probs.data, q.data), None)
         if self.reduction == "sum":
             return total
         return total / count if count else float("nan")
@@ -119,11 +131,9 @@ class NLLLoss(_ClassificationLoss):
 
     def forward(self, prediction, target):
         check_one_output_per_class(self, prediction)
-        indices = class_indices(self, prediction, target)
-        targets = self._index_targets(prediction, indices, self.ignore_index in indices)
-        self.chosen = targets * self._class_weights(prediction)
+        self.chosen = self._index_targets(prediction, target)[0] * self._class_weights(prediction)
         self.count = self.chosen.sum()
-        return self._reduce(prediction * self.chosen, self.count)
+        return self._reduce(prediction, self.chosen, self.count)
 
     def backward(self, grad=None):
         chosen = self.chosen
@@ -160,9 +170,7 @@ class CrossEntropyLoss(_ClassificationLoss):
             distribution, kept = target, 1.0  # class probabilities: the mean is over the rows
             self.count, self.one_hot_rows = rows, False
         else:
-            indices = class_indices(self, prediction, target)
-            ignoring = self.ignore_index in indices
-            distribution = self._index_targets(prediction, indices, ignoring)
+            distribution, ignoring = self._index_targets(prediction, target)
             kept = distribution.sum(1, keepdim=True) if self.label_smoothing else None  # 1 per sample, 0 where ignored
             # Rows of one 1.0 each (nothing ignored, weighted or smoothed): the count is the rows, and
             # the backward's sum(q) is 1.0, so multiplying by it is skipped (exact either way).
@@ -174,12 +182,12 @@ class CrossEntropyLoss(_ClassificationLoss):
         # (weights 1.0, every class counting the same, would multiply by 1.0: exact, and skipped)
         self.distribution = distribution * weights if weighted else distribution
         self.log_probs = prediction.log_softmax(1)
-        return self._reduce(self.log_probs * self.distribution, self.count)
+        return self._reduce(self.log_probs, self.distribution, self.count)
 
     def backward(self, grad=None):
         q, probabilities = self.distribution, self.log_probs.exp()
         slope = probabilities - q if self.one_hot_rows else probabilities * q.sum(1, keepdim=True) - q
-        return times_upstream(self, slope * self._row_scale(self.count), grad, (len(q),))
+        return times_upstream(self, slope * self._row_scale(self.count), grad, q.shape[:1])
 
 
 @lamina.hookimpl
