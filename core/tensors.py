@@ -256,10 +256,7 @@ class Tensor:
 
     def _reduce(self, kernel, dim, keepdim):
         """kernel along `dim`, the storage read as (before, along) or (along, after) so that the
-        backend reduces its rows or its columns (a middle dim is moved last first). With no dim, a
-        Python float (see `sum`)."""
-        if dim is None:
-            return kernel(self.data, None)
+        backend reduces its rows or its columns (a middle dim is moved last first)."""
         shape = self.shape
         if type(dim) is not int or not -len(shape) <= dim < max(len(shape), 1):
             dim_index(dim, len(shape))  # raises, naming the dim
@@ -280,6 +277,8 @@ class Tensor:
     def sum(self, dim=None, keepdim=False):
         """Along `dim` as PyTorch. With no dim lamina returns a Python float, not a 0-d tensor: a loss
         is a number, and every total in lamina is read as one."""
+        if dim is None:
+            return self.backend.sum(self.data, None)
         if type(dim) is int and dim == 0 and len(self.shape) == 2 and not keepdim:  # a bias's gradient
             return Tensor(self.backend.sum(self.data, 0), self.backend, self.shape[1:])
         return self._reduce(self.backend.sum, dim, keepdim)
@@ -288,11 +287,11 @@ class Tensor:
         count = self.numel() if dim is None else self.shape[dim_index(dim, self.dim())] if self.shape else 1
         return self.sum(dim, keepdim) / count
 
-    def amax(self, dim=None, keepdim=False):
-        return self._reduce(self.backend.max, dim, keepdim)
+    def amax(self, dim=None, keepdim=False):  # with no dim, a float (as `sum`)
+        return self.backend.max(self.data, None) if dim is None else self._reduce(self.backend.max, dim, keepdim)
 
     def amin(self, dim=None, keepdim=False):
-        return self._reduce(self.backend.min, dim, keepdim)
+        return self.backend.min(self.data, None) if dim is None else self._reduce(self.backend.min, dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         """Indices (as floats) of the largest values; with no dim, into the flattened tensor."""

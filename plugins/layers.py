@@ -75,7 +75,8 @@ class Linear(Module):
             lamina.registry().get("initializers", self.init)(self.weight)
 
     def forward(self, x):
-        check_features(self, x, self.in_features)
+        if len(x.shape) != 2 or x.shape[1] != self.in_features:
+            check_features(self, x, self.in_features)  # says what is wrong
         self.x = x
         return affine(x, self.weight, self.bias)  # x @ self.weight.T + self.bias
 

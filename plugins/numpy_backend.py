@@ -27,6 +27,9 @@ from lamina.errors import LaminaError
 from lamina.performance.dtypes import get_default_dtype
 
 
+_ravel = operator.methodcaller("ravel")
+
+
 class MissingNumpyError(LaminaError, ImportError):
     """The numpy backend was asked for, but numpy is not installed."""
 
@@ -49,9 +52,9 @@ class NumpyBackend(Backend):
 
     def __init__(self):
         np = self.np = _import_numpy()
-        # The same BLAS product as a @ b, with less overhead per call on small matrices; the C function
-        # itself rather than a method that calls it, which costs a Python frame per product.
-        self.matmul = np.dot
+        # The same BLAS product as a @ b, with less overhead per call on small matrices; ndarray's own
+        # C method, called with no Python frame (np.dot runs a Python dispatcher first).
+        self.matmul = np.ndarray.dot
         self._indices = {}  # id of a patch index list -> what _index makes of it
         self._scratch = {}  # (shape, dtype) -> Adam's two work arrays, reused: no allocation per step
         self._dtype_names = {np.dtype(name): name for name in ("float32", "float64")}
@@ -167,7 +170,7 @@ class NumpyBackend(Backend):
     def join_flat(self, arrays):
         # (optional) One 1-D array of the arrays' values in turn: Adam steps a whole group at once
         # over such arrays (plugins/optimizers.py, FlatAdamGroup).
-        return self.np.concatenate([a.ravel() for a in arrays])
+        return self.np.concatenate(list(map(_ravel, arrays)))  # map, not a comprehension: no Python frame
 
     def views_of_flat(self, flat, shapes):
         # (optional) Views of the 1-D `flat`, one per (rows, cols) shape in turn: writing into `flat`
@@ -274,7 +277,7 @@ class NumpyBackend(Backend):
 
     # --- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
-        return self.np.dot(a, b)  # (the instance's own matmul is np.dot itself: see __init__)
+        return a.dot(b)  # (the instance's own matmul is ndarray.dot itself: see __init__)
 
 
 @lamina.hookimpl
