@@ -23,7 +23,7 @@ class EpochTotals:
         self.count = 0
 
     def add(self, loss, prediction, target):
-        size = len(prediction)
+        size = prediction.shape[0]
         logs = {"loss": loss}
         for name, metric in self.metrics.items():
             logs[name] = metric(prediction, target)

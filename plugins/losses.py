@@ -202,7 +202,8 @@ class BCELoss(ElementwiseLoss):
         check_probabilities(self, prediction, target)
         p = prediction.clamp(self.eps, 1.0 - self.eps)
         self.p, self.target, self.one_minus_p = p, target, 1.0 - p  # 1 - p: the backward needs it too
-        self.column_weight = column_weights(self, "weight", self.weight, prediction, "columns", broadcast=True)
+        self.column_weight = None if self.weight is None else column_weights(
+            self, "weight", self.weight, prediction, "columns", broadcast=True)
         log_q = self.one_minus_p.log()
         losses = target * (log_q - p.log()) - log_q  # -(t log p + (1 - t) log(1 - p)), in two passes fewer
         if self.column_weight is not None:
