@@ -1,16 +1,18 @@
 """The circle task: lamina's Trainer.fit against the hand-written baselines, in one run.
 
-    python benchmarks/circle.py [--repeats 3] [--epochs 100] [--clock cpu|wall] [--baselines DIR]
+    python benchmarks/circle.py [--repeats 3] [--epochs 100] [--numpy-epochs 400] [--clock cpu|wall] [--baselines DIR]
 
 Each contender runs in its own process, on one BLAS thread, and times only its training loop, as the baseline scripts
 do. With --clock cpu (the default) `time.perf_counter` is pointed at `time.process_time` in every
 contender's process, so the scripts, unchanged, report CPU seconds: on a shared machine those hardly
 move when other work competes for the cores, where wall time does. Each repeat runs every contender
 once, in turn. The table shows the fastest and median time and the test accuracy of each, then
-lamina's ratios. Target: lamina <= 1.5x purepy_circle.py.
+lamina's ratios. Targets (issue 14): lamina <= 1.3x purepy_circle.py, lamina numpy <= 1.3x numpy_circle.py.
 
 Where numpy is installed, "lamina numpy" (the same Trainer.fit under `lamina.set_backend("numpy")`)
-runs too, against the hand-written numpy_circle.py and against lamina's pure-Python run.
+runs too, against the hand-written numpy_circle.py and against lamina's pure-Python run. These two
+train for --numpy-epochs: 100 epochs take them about 0.2 s, which the scripts print to 0.01 s, a
+5% step; their times are scaled to --epochs epochs, so every ratio compares the same work.
 """
 
 from __future__ import annotations
@@ -74,11 +76,13 @@ BASELINES = {
 }
 # lamina's contenders: name -> backend
 LAMINA = {"lamina": "python", "lamina numpy": "numpy"}
+NUMPY_PAIR = ("lamina numpy", "numpy_circle.py")  # fast enough to need more epochs than the rest
+TARGET = 1.3  # each lamina contender / its hand-written baseline, at most (issue 14)
 
 
-def measure(name, args):
-    """Run one contender in a fresh process; read its training seconds and test accuracy."""
-    command = [sys.executable, __file__, "--run", name, "--epochs", str(args.epochs),
+def measure(name, args, epochs):
+    """Run one contender for `epochs` in a fresh process; read its training seconds and test accuracy."""
+    command = [sys.executable, __file__, "--run", name, "--epochs", str(epochs),
                "--clock", args.clock, "--baselines", str(args.baselines)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:  # show the contender's own error, not only that it failed
@@ -126,6 +130,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--numpy-epochs", type=int, default=400, help="epochs of the two numpy contenders")
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     parser.add_argument("--baselines", type=Path, default=DEFAULT_BASELINES)
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one contender, in this process
@@ -144,10 +149,12 @@ def main(argv=None):
     accuracy = {}
     for _ in range(args.repeats):
         for name in names:
-            seconds, accuracy[name] = measure(name, args)
-            times[name].append(seconds)
+            epochs = args.numpy_epochs if name in NUMPY_PAIR else args.epochs
+            seconds, accuracy[name] = measure(name, args, epochs)
+            times[name].append(seconds * args.epochs / epochs)  # scaled to --epochs epochs
 
-    print(f"circle task, {args.epochs} epochs, {args.repeats} repeats, {args.clock} seconds of the training loop")
+    print(f"circle task, {args.epochs} epochs, {args.repeats} repeats, {args.clock} seconds of the training loop"
+          + (f" (the numpy pair ran {args.numpy_epochs} epochs, scaled)" if "lamina numpy" in times else ""))
     print(f"{'contender':24} {'fastest s':>10} {'median s':>10} {'test acc':>9}")
     for name in names:
         print(f"{name:24} {min(times[name]):10.3f} {statistics.median(times[name]):10.3f} "
@@ -164,13 +171,17 @@ def main(argv=None):
         for name in ("numpy_circle.py", "lamina"):
             print(f"  vs {name:22} {ratio_text(min(on_numpy), min(times[name]))} "
                   f"{ratio_text(statistics.median(on_numpy), statistics.median(times[name]))}")
-    baseline = statistics.median(times["purepy_circle.py"])
-    if baseline > 0:
-        ratio = statistics.median(ours) / baseline
-        verdict = f"{'meets' if ratio <= 1.5 else 'misses'} ({ratio:.2f}x median)"
-    else:
-        verdict = "not measured (the baseline ran under its clock's resolution; use more --epochs)"
-    print(f"\ntarget lamina <= 1.5x purepy_circle.py: {verdict}")
+    print()
+    for ours_name, baseline_name in (("lamina", "purepy_circle.py"), ("lamina numpy", "numpy_circle.py")):
+        if ours_name not in times:
+            continue
+        baseline = statistics.median(times[baseline_name])
+        if baseline > 0:
+            ratio = statistics.median(times[ours_name]) / baseline
+            verdict = f"{'meets' if ratio <= TARGET else 'misses'} ({ratio:.2f}x median)"
+        else:
+            verdict = "not measured (the baseline ran under its clock's resolution; use more epochs)"
+        print(f"target {ours_name} <= {TARGET}x {baseline_name}: {verdict}")
     return times, accuracy
 
 

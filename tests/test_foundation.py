@@ -196,11 +196,13 @@ def test_the_circle_benchmark_runs_and_reports_ratios():
     baselines = ROOT.parent / "shared" / "baselines"
     if not baselines.exists():
         pytest.skip("../shared/baselines is not beside this checkout")
-    result = subprocess.run([sys.executable, str(script), "--epochs", "2", "--repeats", "1"],
+    result = subprocess.run([sys.executable, str(script), "--epochs", "2", "--numpy-epochs", "4", "--repeats", "1"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr  # the benchmark's own error, not just its exit status
     assert "lamina time / baseline time" in result.stdout
-    assert "vs purepy_circle.py" in result.stdout and "target lamina <= 1.5x" in result.stdout
+    assert "vs purepy_circle.py" in result.stdout and "target lamina <= 1.3x purepy_circle.py" in result.stdout
+    assert "target lamina numpy <= 1.3x numpy_circle.py" in result.stdout  # numpy is a test dependency
+    assert "the numpy pair ran 4 epochs, scaled" in result.stdout
 
 
 def test_a_baseline_that_printed_zero_seconds_gives_no_ratio_rather_than_a_crash():
