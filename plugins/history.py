@@ -36,8 +36,27 @@ class History(Callback):
         return {"epochs": list(self.epochs), "history": {k: list(v) for k, v in self.history.items()}}
 
     def load_state_dict(self, state):
-        self.epochs = list(state["epochs"])
-        self.history = {k: list(v) for k, v in state["history"].items()}
+        """A saved History: its epoch numbers and, for each logged name, at most one number per epoch
+        (a value first logged after a resume, val_loss say, has fewer). Anything else is refused in
+        one line, before it is used: list("0.5") would silently make three entries of one."""
+        epochs = state.get("epochs") if isinstance(state, dict) else None
+        if not isinstance(epochs, list) or not all(type(e) is int and e >= 0 for e in epochs):
+            raise ValueError(f"History's saved state 'epochs': expected a list of epoch numbers, "
+                             f"found {_shown(epochs)}")
+        history = state["history"] if "history" in state else None
+        if not isinstance(history, dict):
+            raise ValueError(f"History's saved state 'history': expected a table of lists, found {_shown(history)}")
+        for key, values in history.items():
+            if not isinstance(key, str) or not isinstance(values, list) or len(values) > len(epochs) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                raise ValueError(f"History's saved state 'history'[{key!r}]: expected a list of at most "
+                                 f"{len(epochs)} numbers, one per epoch, found {_shown(values)}")
+        self.epochs = list(epochs)
+        self.history = {k: list(v) for k, v in history.items()}
+
+
+def _shown(value):
+    return repr(value)[:60] if value is not None else "nothing"
 
 
 @lamina.hookimpl

@@ -159,6 +159,21 @@ def test_learning_rate_monitor_restores_only_lists_of_rates():
         monitor.load_state_dict({"lrs": {"lr-Adam": "0.1"}, "path": "victim.json"})
 
 
+def test_history_restores_only_epoch_numbers_and_numbers_per_epoch():
+    history = lamina.registry().create("callbacks", "History")
+    history.load_state_dict({"epochs": [0, 1], "history": {"loss": [0.5, 0.25], "val_loss": [0.4]}})
+    assert history.epochs == [0, 1] and history["loss"] == [0.5, 0.25] and history["val_loss"] == [0.4]
+    for bad, words in [({"epochs": 2, "history": {}}, "'epochs': expected a list of epoch numbers, found 2"),
+                       ({"epochs": [0], "history": [1.0]}, "'history': expected a table of lists"),
+                       ({"epochs": [0], "history": {"loss": "0.5"}}, r"\['loss'\]: expected a list of at most 1"),
+                       ({"epochs": [0], "history": {"loss": [0.5, 0.4]}}, "at most 1 numbers"),
+                       ({"epochs": [0], "history": {"loss": [True]}}, "found \\[True\\]"),
+                       ("not a table", "'epochs': expected a list of epoch numbers, found nothing")]:
+        with pytest.raises(ValueError, match=words):
+            history.load_state_dict(bad)
+    assert history.epochs == [0, 1] and history["loss"] == [0.5, 0.25]  # nothing half-loaded
+
+
 def test_best_weights_that_do_not_fit_the_model_are_refused_before_training(first_run, tmp_path):
     # EarlyStopping loads them into the model when the run ends: found out then, the run is lost.
     def wrong_weights(checkpoint):
