@@ -122,6 +122,8 @@ class Tensor:
     def to(self, backend):
         """This tensor on `backend` (a name such as "numpy", or a Backend): itself if it is
         already there, else a copy, as torch's `.to(device)`."""
+        if backend is self.backend:  # its own backend object: no lookup (losses move targets every step)
+            return self
         backend = resolve_backend(backend)
         if same_backend(backend, self.backend):
             return self

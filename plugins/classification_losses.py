@@ -83,8 +83,7 @@ class _ClassificationLoss(Loss):
         rows, classes = prediction.shape
         if isinstance(target, Tensor) and target.shape in ((rows,), (rows, 1)) and not 0 <= self.ignore_index < classes:
             try:
-                one_hot = lamina.one_hot(target, classes)
-                return (one_hot if one_hot.backend is prediction.backend else one_hot.to(prediction.backend)), False
+                return lamina.one_hot(target, classes).to(prediction.backend), False
             except ValueError:  # a target that is no class, or ignore_index: looked at one by one below
                 pass
         indices = class_indices(self, prediction, target)

@@ -43,14 +43,14 @@ class History(Callback):
         if not isinstance(epochs, list) or not all(type(e) is int and e >= 0 for e in epochs):
             raise ValueError(f"History's saved state 'epochs': expected a list of epoch numbers, "
                              f"found {_shown(epochs)}")
-        history = state["history"] if "history" in state else None
+        history = state.get("history")
         if not isinstance(history, dict):
             raise ValueError(f"History's saved state 'history': expected a table of lists, found {_shown(history)}")
         for key, values in history.items():
-            if not isinstance(key, str) or not isinstance(values, list) or len(values) > len(epochs) or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-                raise ValueError(f"History's saved state 'history'[{key!r}]: expected a list of at most "
-                                 f"{len(epochs)} numbers, one per epoch, found {_shown(values)}")
+            numbers = isinstance(values, list) and all(type(v) in (int, float) for v in values)
+            if not isinstance(key, str) or not numbers or len(values) > len(epochs):
+                raise ValueError(f"History's saved state 'history'[{key!r}]: expected a list of numbers, at most "
+                                 f"one for each of the {len(epochs)} saved epochs, found {_shown(values)}")
         self.epochs = list(epochs)
         self.history = {k: list(v) for k, v in history.items()}
 

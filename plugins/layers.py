@@ -29,7 +29,7 @@ def affine(x, weight, bias):
     as the operators, making one Tensor instead of three, as a Linear layer does on every step. Tensors
     of two backends go the operators' way, to their error."""
     backend = x.backend
-    if weight.backend is not backend or bias is not None and bias.backend is not backend:
+    if weight.backend is not backend or (bias is not None and bias.backend is not backend):
         return x @ weight.T if bias is None else x @ weight.T + bias
     product = backend.matmul(x.data, backend.transpose(weight.data))
     return Tensor(product if bias is None else backend.add(product, bias.data), backend, (x.shape[0], weight.shape[0]))

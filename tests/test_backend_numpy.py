@@ -13,7 +13,7 @@ import pytest
 import lamina
 from conftest import NO_NUMPY, assert_close
 from lamina import nn, optim
-from lamina.backend import KERNELS
+from lamina.backend import KERNELS, Backend
 from lamina.cli.run_config import build_run, default_config, read_config
 from lamina.plugins.python_backend import PythonBackend
 from lamina.pure_python import PurePythonBackend
@@ -140,6 +140,13 @@ def test_each_kernel_gives_the_pure_python_result(kernel, args, tolerance):
 @pytest.mark.parametrize("args, options", [case[1:] for case in adam_cases()], ids=["adam", "amsgrad"])
 def test_fused_adam_kernel_is_bit_identical(args, options):
     assert run_kernel(NP, "adam_step", args, options) == run_kernel(FAST, "adam_step", args, options)
+
+
+def test_numpy_log_softmax_gives_exactly_the_numbers_of_the_kernels_it_fuses():
+    """The override reuses its temporaries in place; Backend.log_softmax composes the same kernels."""
+    for rows in (matrix(4, 3, random.Random(2)), matrix(70, 5, random.Random(3)), [[1000.0, 0.0, -1000.0]]):
+        a = NP.from_rows(rows)
+        assert NP.log_softmax(a).tolist() == Backend.log_softmax(NP, a).tolist()
 
 
 def test_every_kernel_of_the_interface_is_implemented_and_tested():

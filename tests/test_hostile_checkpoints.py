@@ -165,8 +165,8 @@ def test_history_restores_only_epoch_numbers_and_numbers_per_epoch():
     assert history.epochs == [0, 1] and history["loss"] == [0.5, 0.25] and history["val_loss"] == [0.4]
     for bad, words in [({"epochs": 2, "history": {}}, "'epochs': expected a list of epoch numbers, found 2"),
                        ({"epochs": [0], "history": [1.0]}, "'history': expected a table of lists"),
-                       ({"epochs": [0], "history": {"loss": "0.5"}}, r"\['loss'\]: expected a list of at most 1"),
-                       ({"epochs": [0], "history": {"loss": [0.5, 0.4]}}, "at most 1 numbers"),
+                       ({"epochs": [0], "history": {"loss": "0.5"}}, r"\['loss'\]: expected a list of numbers, at most one"),
+                       ({"epochs": [0], "history": {"loss": [0.5, 0.4]}}, "one for each of the 1 saved epochs"),
                        ({"epochs": [0], "history": {"loss": [True]}}, "found \\[True\\]"),
                        ("not a table", "'epochs': expected a list of epoch numbers, found nothing")]:
         with pytest.raises(ValueError, match=words):
