@@ -35,6 +35,15 @@ def affine(x, weight, bias):
     return Tensor(product if bias is None else backend.add(product, bias.data), backend, (x.shape[0], weight.shape[0]))
 
 
+def weight_grad(grad, x):
+    """grad.T @ x, the gradient of `affine`'s weight, by the same kernels in one Tensor: the
+    operators would make two, and every Linear layer computes this on every step."""
+    backend = grad.backend
+    if x.backend is not backend or len(grad.shape) != 2 or grad.shape[0] != x.shape[0]:
+        return grad.T @ x  # the operators name what is wrong
+    return Tensor(backend.matmul(backend.transpose(grad.data), x.data), backend, (grad.shape[1], x.shape[1]))
+
+
 PYTORCH_LINEAR_INIT = "pytorch"
 
 
@@ -83,7 +92,7 @@ class Linear(Module):
     def backward(self, grad):
         # y = x W^T + b, so dL/dW = grad^T x and dL/dx = grad W; b was added to every row of the
         # batch, so its gradient sums grad over the rows.
-        self.weight.accumulate_grad(grad.T @ self.x)
+        self.weight.accumulate_grad(weight_grad(grad, self.x))  # grad.T @ self.x
         if self.bias is not None:
             self.bias.accumulate_grad(grad.sum(0))
         # Data (a DataLoader's batch: requires_grad False, as in PyTorch) needs no gradient: the first

@@ -53,3 +53,21 @@ def test_a_layer_after_an_identity_sees_the_data_too_and_its_gradients_stay_righ
     skipped, from_data = weight_gradient(xb)
     computed, from_tensor = weight_gradient(x)
     assert skipped is None and computed.shape == (4, 3) and from_data == from_tensor
+
+
+@pytest.mark.usefixtures("backend")
+def test_a_linear_layer_given_a_gradient_of_the_wrong_shape_names_both_shapes():
+    layer = nn.Linear(4, 3)
+    layer(lamina.randn(6, 4))
+    with pytest.raises(lamina.ShapeError, match=r"\(3, 5\) and \(6, 4\)"):
+        layer.backward(lamina.randn(5, 3))  # 5 rows of gradient for a batch of 6
+
+
+@pytest.mark.usefixtures("backend")
+def test_class_labels_batch_as_the_rows_a_shuffled_loader_chose():
+    lamina.manual_seed(3)
+    x = lamina.tensor([[float(i), -float(i)] for i in range(11)])
+    loader = DataLoader(TensorDataset(x, lamina.tensor([float(i % 4) for i in range(11)])), batch_size=4, shuffle=True)
+    for xb, yb in loader:
+        assert yb.shape == (len(xb),)
+        assert yb.tolist() == [row[0] % 4 for row in xb.tolist()]

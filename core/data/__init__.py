@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+from array import array
 from itertools import repeat
 
 from lamina.backend import get_backend
@@ -45,9 +46,10 @@ def _rows_of(t, indices):
     backend = t.backend
     if len(t.shape) > 1:
         return Tensor(backend.take_rows(t.data, indices), backend, (len(indices),) + t.shape[1:])
-    # A (N,) tensor (class labels, say) is stored as one row: its items are that row read as a column.
-    taken = backend.take_rows(backend.reshape(t.data, t.shape[0], 1), indices)
-    return Tensor(backend.reshape(taken, 1, len(indices)), backend, (len(indices),))
+    # A (N,) tensor (class labels, say) is stored as one row: its items are the rows of that row's
+    # transpose (a view, for numpy), and the rows taken, transposed back, are the batch's one row.
+    taken = backend.take_rows(backend.transpose(t.data), indices)
+    return Tensor(backend.transpose(taken), backend, (len(indices),))
 
 
 _backend = operator.attrgetter("backend")
@@ -98,6 +100,9 @@ class DataLoader:
         indices = list(range(len(self.dataset)))
         if self.shuffle:
             shuffle(indices, generator())
+        # As machine integers: numpy reads a batch's slice of them at once (a list, int by int), and a
+        # slice of an array is as cheap as a list's; iterated, they are Python ints as before.
+        indices = array("q", indices)
         rows = getattr(self.dataset, "rows", None)  # a batch's items at once, where the dataset can
         for batch in range(len(self)):
             chosen = indices[batch * self.batch_size:(batch + 1) * self.batch_size]
