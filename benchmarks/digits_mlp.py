@@ -1,6 +1,6 @@
 """The digits MLP: lamina's numpy backend against the same training written by hand in numpy.
 
-    python benchmarks/digits_mlp.py [--repeats 5] [--epochs 40] [--dtype float64|float32] [--torch]
+    python benchmarks/digits_mlp.py [--repeats 9] [--epochs 40] [--dtype float64|float32] [--torch]
 
 scikit-learn's real 8x8 digits (bundled, no download), split as `../shared/baselines/torch_digits.py`
 splits them (a numpy default_rng(0) permutation, the first 1,437 rows to train, the last 360 to
@@ -145,7 +145,7 @@ def measure(who, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)  # 5: the small models' ratios move by ~0.1 a run
+    parser.add_argument("--repeats", type=int, default=9)  # 9: a slow spell of the machine in a few rounds leaves the medians alone
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--rows", type=int, help="train on only this many rows (a quick run)")
