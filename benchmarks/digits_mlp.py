@@ -145,7 +145,7 @@ def measure(who, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)  # 9: a slow spell of the machine in a few rounds leaves the medians alone
+    parser.add_argument("--repeats", type=int, default=9)  # 9: a slow spell over a few rounds leaves the medians alone
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--rows", type=int, help="train on only this many rows (a quick run)")

@@ -39,8 +39,8 @@ def weight_grad(grad, x):
     """grad.T @ x, the gradient of `affine`'s weight, by the same kernels in one Tensor: the
     operators would make two, and every Linear layer computes this on every step."""
     backend = grad.backend
-    if x.backend is not backend or len(grad.shape) != 2 or grad.shape[0] != x.shape[0]:
-        return grad.T @ x  # the operators name what is wrong
+    if x.backend is not backend:
+        return grad.T @ x  # to the operators' error naming both backends
     return Tensor(backend.matmul(backend.transpose(grad.data), x.data), backend, (grad.shape[1], x.shape[1]))
 
 
@@ -90,6 +90,10 @@ class Linear(Module):
         return affine(x, self.weight, self.bias)  # x @ self.weight.T + self.bias
 
     def backward(self, grad):
+        if grad.shape != (self.x.shape[0], self.out_features):
+            raise ShapeError(f"{type(self).__name__}(out_features={self.out_features}).backward got a gradient of "
+                             f"shape {grad.shape} for its last input of shape {self.x.shape}; expected the "
+                             f"shape of its output, {(self.x.shape[0], self.out_features)}")
         # y = x W^T + b, so dL/dW = grad^T x and dL/dx = grad W; b was added to every row of the
         # batch, so its gradient sums grad over the rows.
         self.weight.accumulate_grad(weight_grad(grad, self.x))  # grad.T @ self.x

@@ -56,10 +56,10 @@ def test_a_layer_after_an_identity_sees_the_data_too_and_its_gradients_stay_righ
 
 
 @pytest.mark.usefixtures("backend")
-def test_a_linear_layer_given_a_gradient_of_the_wrong_shape_names_both_shapes():
+def test_a_linear_layer_given_a_gradient_of_the_wrong_shape_names_it_and_the_shape_expected():
     layer = nn.Linear(4, 3)
     layer(lamina.randn(6, 4))
-    with pytest.raises(lamina.ShapeError, match=r"\(3, 5\) and \(6, 4\)"):
+    with pytest.raises(lamina.ShapeError, match=r"gradient of shape \(5, 3\) .* expected .* \(6, 3\)"):
         layer.backward(lamina.randn(5, 3))  # 5 rows of gradient for a batch of 6
 
 

@@ -100,8 +100,8 @@ class DataLoader:
         indices = list(range(len(self.dataset)))
         if self.shuffle:
             shuffle(indices, generator())
-        # As machine integers: numpy reads a batch's slice of them at once (a list, int by int), and a
-        # slice of an array is as cheap as a list's; iterated, they are Python ints as before.
+        # As machine integers: numpy reads a batch's slice of them at once, where it reads a list one
+        # Python int at a time; iterated, they are still Python ints, for datasets indexed item by item.
         indices = array("q", indices)
         rows = getattr(self.dataset, "rows", None)  # a batch's items at once, where the dataset can
         for batch in range(len(self)):
