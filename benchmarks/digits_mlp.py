@@ -9,9 +9,12 @@ cross-entropy, Adam lr 1e-3, batch 32, shuffled every epoch.
 
 Every contender runs in its own process with BLAS (and PyTorch) held to one thread, and times only
 its training loop with `time.process_time` (CPU seconds, which hold on a busy machine). Each repeat
-runs every contender once, in turn (interleaved rounds); the table shows medians and test accuracy,
-then lamina's ratios. Target: lamina numpy at most 1.3x the hand-written numpy. With --torch,
-`torch_digits.py mlp` runs too, for reference.
+is a round: lamina and the hand-written loop each train a fresh model, in lockstep, one epoch in
+turn (who goes first alternates), so that a slow spell of a shared machine, which lasts seconds,
+falls on both rather than on whichever happened to be running. The table shows the medians over
+the rounds of each one's training time (the sum of its epochs) and test accuracy, then lamina's
+ratios. Target: lamina numpy at most 1.3x the hand-written numpy. With --torch,
+`torch_digits.py mlp` also trains once a round, whole, for reference.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from training_loop import timed_training
+from training_loop import train
 
 BASELINES = Path(__file__).resolve().parents[2] / "shared" / "baselines"
 TARGET = 1.3  # lamina numpy / numpy by hand, at most (issue 14)
@@ -49,11 +53,13 @@ def digits(dtype, rows=None):
     return x[train], y[train], x[TRAIN_ROWS:], y[TRAIN_ROWS:]
 
 
-# --- the contenders, each run in its own process ------------------------------------------------
+# --- the two timed contenders, each in its own process ------------------------------------------
+# Each builds its data and a fresh, seeded model (so every round trains the same) and returns
+# (one_epoch, accuracy): one_epoch trains one epoch, accuracy() is the test accuracy.
 
 
-def lamina_numpy(epochs, dtype, rows):
-    """lamina's training step as the README writes it, on the numpy backend: (seconds, accuracy)."""
+def lamina_numpy(dtype, rows):
+    """lamina's training step as the README writes it, on the numpy backend."""
     import lamina
     from lamina import nn, optim
     from lamina.data import DataLoader, TensorDataset
@@ -65,12 +71,15 @@ def lamina_numpy(epochs, dtype, rows):
     loader = DataLoader(TensorDataset(lamina.tensor(x), lamina.tensor(y.astype(dtype))), batch_size=32, shuffle=True)
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
     loss_fn, opt = nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-3)
-    seconds = timed_training(model, loss_fn, opt, loader, epochs)
-    predicted = model.eval()(lamina.tensor(test_x)).argmax(1).tolist()
-    return seconds, sum(p == t for p, t in zip(predicted, test_y)) / len(test_y)
+
+    def accuracy():
+        predicted = model.eval()(lamina.tensor(test_x)).argmax(1).tolist()
+        return sum(p == t for p, t in zip(predicted, test_y)) / len(test_y)
+
+    return (lambda: train(model, loss_fn, opt, loader)), accuracy
 
 
-def numpy_by_hand(epochs, dtype, rows):
+def numpy_by_hand(dtype, rows):
     """The same network and step as a careful numpy programmer writes it: the moments updated in
     place, the ReLU mask applied with the input gradient, no input gradient for the first layer."""
     import numpy as np
@@ -81,10 +90,10 @@ def numpy_by_hand(epochs, dtype, rows):
     for fan_in, fan_out in zip(sizes, sizes[1:]):
         params += [rng.normal(0, np.sqrt(2 / fan_in), (fan_out, fan_in)).astype(dtype), np.zeros(fan_out, dtype)]
     first, second = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
-    beta1, beta2, lr, eps, step = 0.9, 0.999, 1e-3, 1e-8, 0
+    beta1, beta2, lr, eps, steps = 0.9, 0.999, 1e-3, 1e-8, [0]
     last = len(params) - 2
-    start = time.process_time()
-    for _ in range(epochs):
+
+    def one_epoch():
         order = rng.permutation(len(y))
         for s in range(0, len(y), 32):
             chosen = order[s:s + 32]
@@ -103,44 +112,101 @@ def numpy_by_hand(epochs, dtype, rows):
                 grads[k], grads[k + 1] = grad.T @ activations[k // 2], grad.sum(0)
                 if k:
                     grad = (grad @ params[k]) * (activations[k // 2] > 0)
-            step += 1
+            steps[0] += 1
+            step = steps[0]
             for p, g, m, v in zip(params, grads, first, second):
                 m *= beta1
                 m += (1 - beta1) * g
                 v *= beta2
                 v += (1 - beta2) * g * g
                 p -= (lr / (1 - beta1 ** step)) * m / (np.sqrt(v / (1 - beta2 ** step)) + eps)
-    seconds = time.process_time() - start
-    h = test_x
-    for k in range(0, len(params), 2):
-        h = h @ params[k].T + params[k + 1]
-        h = np.maximum(h, 0.0) if k < last else h
-    return seconds, float((h.argmax(1) == test_y).mean())
+
+    def accuracy():
+        h = test_x
+        for k in range(0, len(params), 2):
+            h = h @ params[k].T + params[k + 1]
+            h = np.maximum(h, 0.0) if k < last else h
+        return float((h.argmax(1) == test_y).mean())
+
+    return one_epoch, accuracy
 
 
-def torch_mlp(epochs, dtype, rows):
+CONTENDERS = {"lamina numpy": lamina_numpy, "numpy by hand": numpy_by_hand}
+
+
+def serve(who, dtype, rows):
+    """A contender's process: one answer line on stdout per command line on stdin. "start" builds a
+    fresh model, "epoch" trains it one epoch and answers the CPU seconds that took, "accuracy"
+    answers its test accuracy."""
+    one_epoch = accuracy = None
+    for command in sys.stdin:
+        command = command.strip()
+        if command == "start":
+            one_epoch, accuracy = CONTENDERS[who](dtype, rows)
+            answer = "ready"
+        elif command == "epoch":
+            start = time.process_time()
+            one_epoch()
+            answer = repr(time.process_time() - start)
+        elif command == "accuracy":
+            answer = repr(float(accuracy()))
+        else:
+            raise SystemExit(f"digits_mlp --serve: unknown command {command!r}; expected start, epoch or accuracy")
+        print(answer, flush=True)
+
+
+def torch_mlp(epochs, dtype):
+    """(CPU seconds, accuracy) of one whole run of torch_digits.py mlp, in its own process."""
     out = subprocess.run([sys.executable, str(BASELINES / "torch_digits.py"), "mlp", "--dtype", dtype,
                           "--epochs", str(epochs)], capture_output=True, text=True, check=True).stdout
     found = re.search(r"train cpu ([\d.]+)s\s+test acc ([\d.]+)%", out)
     return float(found.group(1)), float(found.group(2)) / 100
 
 
-CONTENDERS = {"lamina numpy": lamina_numpy, "numpy by hand": numpy_by_hand, "torch": torch_mlp}
-
-
 # --- the run -----------------------------------------------------------------------------------------
 
 
-def measure(who, args):
-    command = [sys.executable, __file__, "--run", who, "--epochs", str(args.epochs), "--dtype", args.dtype]
-    if args.rows is not None:
-        command += ["--rows", str(args.rows)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise SystemExit(f"digits_mlp: {who} failed: {last}")
-    seconds, accuracy = re.search(r"seconds ([\d.e-]+) accuracy ([\d.]+)", result.stdout).groups()
-    return float(seconds), float(accuracy)
+class Contender:
+    """A contender's serving process, started once and asked for each round's epochs."""
+
+    def __init__(self, who, args):
+        self.who = who
+        self.errors = tempfile.TemporaryFile("w+")
+        command = [sys.executable, __file__, "--serve", who, "--dtype", args.dtype]
+        if args.rows is not None:
+            command += ["--rows", str(args.rows)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=self.errors, text=True)
+
+    def ask(self, command):
+        try:
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it has stopped: readline finds no answer, and the error says why
+        answer = self.process.stdout.readline()
+        if not answer:
+            self.process.wait()
+            self.errors.seek(0)
+            last = (self.errors.read().strip().splitlines() or ["(no output)"])[-1]
+            raise SystemExit(f"digits_mlp: {self.who} failed: {last}")
+        return answer.strip()
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+        self.errors.close()
+
+
+def one_round(contenders, epochs):
+    """Each contender trains a fresh model, epoch by epoch in turn: {who: (seconds, accuracy)}."""
+    for contender in contenders:
+        contender.ask("start")
+    seconds = {contender.who: 0.0 for contender in contenders}
+    for epoch in range(epochs):
+        for contender in contenders if epoch % 2 == 0 else contenders[::-1]:  # neither always first
+            seconds[contender.who] += float(contender.ask("epoch"))
+    return {c.who: (seconds[c.who], float(c.ask("accuracy"))) for c in contenders}
 
 
 def main(argv=None):
@@ -150,22 +216,27 @@ def main(argv=None):
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--rows", type=int, help="train on only this many rows (a quick run)")
     parser.add_argument("--torch", action="store_true", help="also run ../shared/baselines/torch_digits.py mlp")
-    parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one contender, in this process
+    parser.add_argument("--serve", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)  # internal: a contender's process
     args = parser.parse_args(argv)
-    if args.run:
-        seconds, accuracy = CONTENDERS[args.run](args.epochs, args.dtype, args.rows)
-        print(f"seconds {seconds} accuracy {accuracy}")
-        return None
+    if args.serve:
+        return serve(args.serve, args.dtype, args.rows)
     if args.torch and not (BASELINES / "torch_digits.py").exists():
         parser.error(f"--torch: no torch_digits.py in {BASELINES}")
-    names = ["lamina numpy", "numpy by hand"] + (["torch"] if args.torch else [])
+    names = list(CONTENDERS) + (["torch"] if args.torch else [])
     times, accuracy = {name: [] for name in names}, {}
-    for _ in range(args.repeats):
-        for name in names:
-            seconds, accuracy[name] = measure(name, args)
-            times[name].append(seconds)
-    print(f"digits MLP 64-128-64-10, {args.epochs} epochs, {args.dtype}, {args.repeats} interleaved rounds, "
-          "CPU seconds of the training loop, one thread")
+    contenders = [Contender(who, args) for who in CONTENDERS]
+    try:
+        for _ in range(args.repeats):
+            for who, (seconds, accuracy[who]) in one_round(contenders, args.epochs).items():
+                times[who].append(seconds)
+            if args.torch:
+                seconds, accuracy["torch"] = torch_mlp(args.epochs, args.dtype)
+                times["torch"].append(seconds)
+    finally:
+        for contender in contenders:
+            contender.close()
+    print(f"digits MLP 64-128-64-10, {args.epochs} epochs, {args.dtype}, {args.repeats} rounds (lamina and the "
+          "hand-written loop epoch by epoch in turn), CPU seconds of the training loop, one thread")
     for name in names:
         print(f"  {name:14} median {statistics.median(times[name]):8.3f} s   test acc {accuracy[name] * 100:5.1f}%")
     ours = statistics.median(times["lamina numpy"])
@@ -177,6 +248,9 @@ def main(argv=None):
         ratio = ours / theirs
         verdict = f"  target <= {TARGET}x: {'meets' if ratio <= TARGET else 'misses'}" if name == "numpy by hand" else ""
         print(f"  lamina numpy / {name}: {ratio:.2f}x (median){verdict}")
+    paired = [ours / theirs for ours, theirs in zip(times["lamina numpy"], times["numpy by hand"]) if theirs > 0]
+    if paired:  # each round's pair trained side by side: how far apart their rounds' ratios are
+        print(f"  lamina numpy / numpy by hand, round by round: {min(paired):.2f}x to {max(paired):.2f}x")
     return times
 
 
