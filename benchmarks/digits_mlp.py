@@ -90,10 +90,11 @@ def numpy_by_hand(dtype, rows):
     for fan_in, fan_out in zip(sizes, sizes[1:]):
         params += [rng.normal(0, np.sqrt(2 / fan_in), (fan_out, fan_in)).astype(dtype), np.zeros(fan_out, dtype)]
     first, second = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
-    beta1, beta2, lr, eps, steps = 0.9, 0.999, 1e-3, 1e-8, [0]
+    beta1, beta2, lr, eps, step = 0.9, 0.999, 1e-3, 1e-8, 0
     last = len(params) - 2
 
     def one_epoch():
+        nonlocal step
         order = rng.permutation(len(y))
         for s in range(0, len(y), 32):
             chosen = order[s:s + 32]
@@ -112,8 +113,7 @@ def numpy_by_hand(dtype, rows):
                 grads[k], grads[k + 1] = grad.T @ activations[k // 2], grad.sum(0)
                 if k:
                     grad = (grad @ params[k]) * (activations[k // 2] > 0)
-            steps[0] += 1
-            step = steps[0]
+            step += 1
             for p, g, m, v in zip(params, grads, first, second):
                 m *= beta1
                 m += (1 - beta1) * g
@@ -248,7 +248,7 @@ def main(argv=None):
         ratio = ours / theirs
         verdict = f"  target <= {TARGET}x: {'meets' if ratio <= TARGET else 'misses'}" if name == "numpy by hand" else ""
         print(f"  lamina numpy / {name}: {ratio:.2f}x (median){verdict}")
-    paired = [ours / theirs for ours, theirs in zip(times["lamina numpy"], times["numpy by hand"]) if theirs > 0]
+    paired = [mine / hand for mine, hand in zip(times["lamina numpy"], times["numpy by hand"]) if hand > 0]
     if paired:  # each round's pair trained side by side: how far apart their rounds' ratios are
         print(f"  lamina numpy / numpy by hand, round by round: {min(paired):.2f}x to {max(paired):.2f}x")
     return times
